@@ -1,0 +1,85 @@
+"""The algorithm registry: name -> `Algorithm` (a graph builder, an input maker, default sizes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+import depthgraph
+
+_REGISTRY: dict[str, Algorithm] = {}
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One algorithm: ``build(**params)`` gives its graph, ``inputs(seed, **params)`` test data.
+
+    Every parameter is a size (an int >= 1); unknown or out-of-range parameters raise
+    `depthgraph.ParameterError`. The builder's docstring gives the recurrence, work and span.
+    """
+
+    name: str
+    builder: Callable[..., depthgraph.Graph]
+    input_maker: Callable[..., dict[str, np.ndarray]]
+    defaults: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def doc(self) -> str:
+        return self.builder.__doc__ or ""
+
+    def params(self, **given: Any) -> dict[str, int]:
+        """The defaults updated with ``given``, each checked to be an int >= 1."""
+        unknown = sorted(set(given) - set(self.defaults))
+        if unknown:
+            raise depthgraph.ParameterError(
+                f"{self.name}: unknown parameter(s) {', '.join(unknown)}; it takes {', '.join(self.defaults)}"
+            )
+        params = {**self.defaults, **given}
+        for key, value in params.items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise depthgraph.ParameterError(f"{self.name}: {key} must be an int >= 1, got {value!r}")
+        return {key: int(value) for key, value in params.items()}
+
+    def build(self, **params: Any) -> depthgraph.Graph:
+        """The algorithm's graph at the given sizes (defaults for the rest)."""
+        return self.builder(**self.params(**params))
+
+    def inputs(self, seed: int = 0, **params: Any) -> dict[str, np.ndarray]:
+        """Well-conditioned float64 inputs for the graph of the same sizes."""
+        return self.input_maker(np.random.default_rng(seed), **self.params(**params))
+
+
+def register(name: str, inputs: Callable[..., dict[str, np.ndarray]], **defaults: int) -> Callable:
+    """Decorator: register the decorated graph builder as algorithm ``name``."""
+
+    def wrap(builder: Callable[..., depthgraph.Graph]) -> Callable[..., depthgraph.Graph]:
+        if name in _REGISTRY:
+            raise ValueError(f"algorithm {name!r} is registered twice")
+        _REGISTRY[name] = Algorithm(name, builder, inputs, MappingProxyType(dict(defaults)))
+        return builder
+
+    return wrap
+
+
+def names() -> list[str]:
+    """Names of the registered algorithms, in registration order.
+
+    >>> "recurrence" in names()
+    True
+    """
+    return list(_REGISTRY)
+
+
+def get(name: str) -> Algorithm:
+    """The algorithm called ``name``; `depthgraph.ParameterError` lists the known ones otherwise.
+
+    >>> get("recurrence").params(L=8)
+    {'L': 8, 'n': 4}
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise depthgraph.ParameterError(f"unknown algorithm {name!r}; choose from {', '.join(_REGISTRY)}") from None

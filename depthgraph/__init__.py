@@ -1,0 +1,33 @@
+"""depthgraph: write an algorithm once as a DAG of array ops; read off its work and depth; run it.
+
+>>> import numpy as np, depthgraph
+>>> g = depthgraph.Graph()
+>>> x = g.input("x", (8,))
+>>> _ = g.output("total", depthgraph.ops.sum(x))
+>>> a = depthgraph.analyze(g)
+>>> a.work, a.span, a.steps
+(8, 3, 1)
+>>> depthgraph.execute(g, {"x": np.ones(8)})["total"]
+np.float64(8.0)
+"""
+
+from depthgraph import ops
+from depthgraph.analysis import Analysis, analyze, to_networkx
+from depthgraph.errors import (
+    CycleError,
+    DepthGraphError,
+    GraphError,
+    InputError,
+    ParameterError,
+    ShapeError,
+    UnknownOpError,
+)
+from depthgraph.execute import execute
+from depthgraph.ir import Graph, Node
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Analysis", "CycleError", "DepthGraphError", "Graph", "GraphError", "InputError", "Node",
+    "ParameterError", "ShapeError", "UnknownOpError", "analyze", "execute", "ops", "to_networkx",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from depthgraph.cli import main
+
+sys.exit(main())

@@ -1,0 +1,33 @@
+"""The exception hierarchy: every problem depthgraph reports is a `DepthGraphError`.
+
+Catching `DepthGraphError` catches all of them; the subclasses say which kind of problem it
+is, and each message names the op, node, shape or parameter at fault.
+"""
+
+
+class DepthGraphError(Exception):
+    """Base class of every error depthgraph raises on purpose."""
+
+
+class ShapeError(DepthGraphError):
+    """An op was given operands whose shapes (or dtypes) it cannot combine."""
+
+
+class CycleError(DepthGraphError):
+    """A graph description contains a cycle; the message names the nodes on it."""
+
+
+class UnknownOpError(DepthGraphError):
+    """A node names an op that is not in the op registry."""
+
+
+class InputError(DepthGraphError):
+    """Execution was given a missing, extra, or wrong-shaped input."""
+
+
+class GraphError(DepthGraphError):
+    """A graph is misused: duplicate names, nodes of two graphs mixed, no outputs declared."""
+
+
+class ParameterError(DepthGraphError):
+    """A parameter is out of range or of the wrong kind (``L < 1``, an unknown executor, ...)."""
