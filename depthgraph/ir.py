@@ -152,8 +152,8 @@ class Graph:
             raise ShapeError(f"{op}: takes {spec.arity} operands, got {len(inputs)}")
         if spec.arity is None and not inputs:
             raise ShapeError(f"{op}: needs at least one operand")
-        frozen = tuple(sorted((k, _freeze(v)) for k, v in attrs.items()))
-        kw = dict(frozen)
+        frozen = tuple(sorted((k, _freeze(v)) for k, v in attrs.items())) if attrs else ()
+        kw = dict(frozen) if attrs else attrs
         in_shapes = tuple(x.shape for x in inputs)
         shape = tuple(spec.shape(in_shapes, kw))
         dtype = spec.dtype(tuple(x.dtype for x in inputs), kw)
@@ -197,15 +197,17 @@ class Graph:
     def binary(self, op: str, a: Any, b: Any) -> Node:
         """``op(a, b)`` where one side may be a Python or NumPy scalar or array (made a constant).
 
-        A Python scalar takes the other operand's dtype, so ``x32 * 2.0`` stays float32.
+        A Python scalar is weak, as in NumPy: ``x32 * 2.0`` stays float32, ``int * 0.5`` is float64.
         """
         a = a if isinstance(a, Node) else self._lift(a, b)
         b = b if isinstance(b, Node) else self._lift(b, a)
         return self.apply(op, [a, b])
 
     def _lift(self, value: Any, like: Node) -> Node:
+        # NumPy's rule for Python scalars (NEP 50): they are "weak", so float32 * 2.0 stays
+        # float32, while int64 * 0.5 becomes float64 (the scalar is never truncated).
         weak = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return self.constant(value, dtype=like.dtype if weak else None)
+        return self.constant(value, dtype=np.result_type(np.dtype(like.dtype), value).name if weak else None)
 
     def output(self, name: str, node: Node) -> Node:
         """Declare ``node`` as the output called ``name``; returns the node."""

@@ -138,9 +138,10 @@ def _elementwise_dtype(impl: Callable) -> Callable:
     @functools.lru_cache(maxsize=None)
     def probe(dtypes: tuple[str, ...], attrs: tuple) -> str:
         with np.errstate(all="ignore"):
-            return impl(np, *(np.ones(1, d) for d in dtypes), **dict(attrs)).dtype.name
+            return impl(np, *(np.ones(1, d) for d in dtypes), **{k: v for k, _, v in attrs}).dtype.name
 
-    return lambda dtypes, attrs: probe(tuple(dtypes), tuple(sorted(attrs.items())))
+    # The key holds each attribute's type too: 2 == 2.0, but x ** 2 and x ** 2.0 differ in dtype.
+    return lambda dtypes, attrs: probe(tuple(dtypes), tuple(sorted((k, type(v), v) for k, v in attrs.items())))
 
 
 def _axis(op: str, axis: int, ndim: int) -> int:
