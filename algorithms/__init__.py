@@ -7,7 +7,10 @@
 ['A', 'B', 'C', 'D', 'u']
 """
 
-from algorithms import ssm  # noqa: F401  (registers its algorithms)
+# Importing a module registers its algorithms; this order is the order of `names()`.
+from algorithms import ssm  # noqa: I001, F401
+from algorithms import conv, kernel, scan, ridge  # noqa: F401
 from algorithms.registry import Algorithm, get, names
+from algorithms.table import Row, complexity_rows, format_table
 
-__all__ = ["Algorithm", "get", "names"]
+__all__ = ["Algorithm", "Row", "complexity_rows", "format_table", "get", "names"]

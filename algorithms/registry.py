@@ -17,14 +17,18 @@ _REGISTRY: dict[str, Algorithm] = {}
 class Algorithm:
     """One algorithm: ``build(**params)`` gives its graph, ``inputs(seed, **params)`` test data.
 
-    Every parameter is a size (an int >= 1); unknown or out-of-range parameters raise
-    `depthgraph.ParameterError`. The builder's docstring gives the recurrence, work and span.
+    A parameter is a size (an int >= 1) or, where its default is a bool, a switch (such as an
+    optional extra output); unknown or out-of-range parameters raise `depthgraph.ParameterError`.
+    The builder's docstring gives the recurrence, work and span. ``checker(inputs, **params)``,
+    if given, inspects input values before `run` executes the graph (raising or warning where
+    the algorithm would overflow or lose precision on them).
     """
 
     name: str
     builder: Callable[..., depthgraph.Graph]
     input_maker: Callable[..., dict[str, np.ndarray]]
-    defaults: Mapping[str, int] = field(default_factory=dict)
+    defaults: Mapping[str, int | bool] = field(default_factory=dict)
+    checker: Callable[..., None] | None = None
 
     @property
     def doc(self) -> str:
@@ -39,9 +43,12 @@ class Algorithm:
             )
         params = {**self.defaults, **given}
         for key, value in params.items():
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            if isinstance(self.defaults[key], bool):
+                if not isinstance(value, (bool, np.bool_)):
+                    raise depthgraph.ParameterError(f"{self.name}: {key} must be True or False, got {value!r}")
+            elif isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise depthgraph.ParameterError(f"{self.name}: {key} must be an int >= 1, got {value!r}")
-        return {key: int(value) for key, value in params.items()}
+        return {key: type(self.defaults[key])(value) for key, value in params.items()}
 
     def build(self, **params: Any) -> depthgraph.Graph:
         """The algorithm's graph at the given sizes (defaults for the rest)."""
@@ -51,14 +58,36 @@ class Algorithm:
         """Well-conditioned float64 inputs for the graph of the same sizes."""
         return self.input_maker(np.random.default_rng(seed), **self.params(**params))
 
+    def run(self, inputs: dict[str, Any], executor: str = "eager", backend: str = "numpy",
+            **params: Any) -> dict[str, Any]:
+        """Check ``inputs`` with the algorithm's checker, then build and execute its graph.
 
-def register(name: str, inputs: Callable[..., dict[str, np.ndarray]], **defaults: int) -> Callable:
-    """Decorator: register the decorated graph builder as algorithm ``name``."""
+        >>> spec = get("recurrence")
+        >>> y = spec.run(spec.inputs(seed=0, L=3), L=3)["y"]
+        >>> y.shape
+        (3,)
+        """
+        params = self.params(**params)
+        if self.checker is not None:
+            self.checker(inputs, **params)
+        return depthgraph.execute(self.builder(**params), inputs, executor=executor, backend=backend)
+
+
+def register(name: str, inputs: Callable[..., dict[str, np.ndarray]], checker: Callable[..., None] | None = None,
+             **defaults: int | bool) -> Callable:
+    """Decorator: register the decorated graph builder as algorithm ``name``.
+
+    ``inputs(rng, **params)`` makes test inputs; ``defaults`` are the parameters and their
+    default values (sizes as ints, switches as bools); ``checker`` is as in `Algorithm`.
+    """
 
     def wrap(builder: Callable[..., depthgraph.Graph]) -> Callable[..., depthgraph.Graph]:
-        if name in _REGISTRY:
+        known = _REGISTRY.get(name)
+        # The same builder may be registered again when its module is imported twice (as
+        # pytest's importlib mode does); a different builder under a taken name is a mistake.
+        if known and (known.builder.__module__, known.builder.__qualname__) != (builder.__module__, builder.__qualname__):
             raise ValueError(f"algorithm {name!r} is registered twice")
-        _REGISTRY[name] = Algorithm(name, builder, inputs, MappingProxyType(dict(defaults)))
+        _REGISTRY[name] = Algorithm(name, builder, inputs, MappingProxyType(dict(defaults)), checker)
         return builder
 
     return wrap

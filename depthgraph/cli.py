@@ -1,19 +1,25 @@
-"""The command line: ``depthgraph analyze NAME [--L ...] [--n ...] [--json]``.
+"""The command line: ``depthgraph list | analyze NAME | table``.
 
-Bad names, sizes and flags print one line on stderr and exit with status 2, never a traceback.
+The algorithm library is loaded by module name (`LIBRARY`), so the engine has no static
+dependency on it. Bad names, sizes and flags print one line on stderr and exit with status 2,
+never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+from types import ModuleType
 from typing import Sequence
 
 from depthgraph.analysis import analyze
 from depthgraph.errors import DepthGraphError
 
+LIBRARY = "algorithms"
 BOUND_PROCESSORS = (1, 8, 1024)
+TABLE_SIZES = {"L": 4096, "n": 64, "d": 64}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,23 +34,33 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
-def _parser(size_params: Sequence[str]) -> argparse.ArgumentParser:
+def _parser(library: ModuleType) -> argparse.ArgumentParser:
+    defaults = {}
+    for name in library.names():
+        defaults.update(library.get(name).defaults)
+    sizes = sorted(p for p, v in defaults.items() if not isinstance(v, bool))
+    switches = sorted(p for p, v in defaults.items() if isinstance(v, bool))
+
     parser = _Parser(prog="depthgraph", description="Work and critical-path depth of parallel algorithms.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list the algorithms")
     analyze_cmd = commands.add_parser("analyze", help="work, span, steps and bounds of one algorithm")
     analyze_cmd.add_argument("name", help="algorithm name (see `depthgraph list`)")
-    for param in size_params:
+    for param in sizes:
         analyze_cmd.add_argument(f"--{param}", type=_size, help=f"size {param} (default: the algorithm's)")
+    for param in switches:
+        analyze_cmd.add_argument(f"--{param}", action="store_true", default=None, help=f"switch on {param}")
     analyze_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    table_cmd = commands.add_parser("table", help="every algorithm's work, span and growth beside the answer key")
+    for param in sorted(TABLE_SIZES.keys() | {"T"}):
+        default = TABLE_SIZES.get(param, "the value of L")
+        table_cmd.add_argument(f"--{param}", type=_size, help=f"size {param} (default {default})")
     return parser
 
 
-def analysis_report(name: str, params: dict[str, int]) -> dict:
-    """Build algorithm ``name`` at ``params`` and return its analysis as plain data."""
-    import algorithms
-
-    spec = algorithms.get(name)
+def analysis_report(library: ModuleType, name: str, params: dict) -> dict:
+    """Build algorithm ``name`` of ``library`` at ``params`` and return its analysis as plain data."""
+    spec = library.get(name)
     params = spec.params(**params)
     graph = spec.build(**params)
     a = analyze(graph)
@@ -61,7 +77,7 @@ def analysis_report(name: str, params: dict[str, int]) -> dict:
     }
 
 
-def _table(report: dict) -> str:
+def _report_text(report: dict) -> str:
     sizes = " ".join(f"{k}={v}" for k, v in report["params"].items())
     path = report["critical_path"]
     shown = " → ".join(path if len(path) <= 6 else path[:3] + ["…"] + path[-2:])
@@ -72,29 +88,34 @@ def _table(report: dict) -> str:
         ("steps", f"{report['steps']:,}"),
         ("parallelism", f"{report['parallelism']:,.2f}"),
         ("critical path", f"{len(path):,} nodes: {shown}"),
-    ] + [
-        (f"bounds p={p}", f"{lo:,.1f} ≤ T_p ≤ {hi:,.1f}")
-        for p, (lo, hi) in ((p, report["bounds"][p]) for p in report["bounds"])
-    ]
+    ] + [(f"bounds p={p}", f"{lo:,.1f} ≤ T_p ≤ {hi:,.1f}") for p, (lo, hi) in report["bounds"].items()]
     return "\n".join([f"{report['algorithm']}  ({sizes})"] + [f"  {k:<15} {v}" for k, v in rows])
+
+
+def _table(library: ModuleType, args: argparse.Namespace) -> str:
+    sizes = {p: getattr(args, p) or v for p, v in TABLE_SIZES.items()}
+    sizes["T"] = args.T or sizes["L"]
+    progress = lambda name: print(f"  sweeping {name} …", file=sys.stderr)  # noqa: E731
+    return library.format_table(list(library.complexity_rows(sizes, progress=progress)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``depthgraph`` command; returns the exit status."""
-    import algorithms
-
-    size_params = sorted({p for n in algorithms.names() for p in algorithms.get(n).defaults})
-    args = _parser(size_params).parse_args(argv)
+    library = importlib.import_module(LIBRARY)
+    args = _parser(library).parse_args(argv)
     try:
         if args.command == "list":
-            for name in algorithms.names():
-                spec = algorithms.get(name)
-                print(f"{name:<24} {spec.doc.strip().splitlines()[0] if spec.doc else ''}")
+            for name in library.names():
+                doc = library.get(name).doc.strip()
+                print(f"{name:<24} {doc.splitlines()[0] if doc else ''}")
             return 0
-        given = {p: getattr(args, p) for p in size_params if getattr(args, p) is not None}
-        report = analysis_report(args.name, given)
+        if args.command == "table":
+            print(_table(library, args), end="")
+            return 0
+        given = {p: v for p, v in vars(args).items() if p not in ("command", "name", "json") and v is not None}
+        report = analysis_report(library, args.name, given)
     except DepthGraphError as exc:
         print(f"depthgraph: error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(report, indent=2) if args.json else _table(report))
+    print(json.dumps(report, indent=2) if args.json else _report_text(report))
     return 0

@@ -128,8 +128,14 @@ def broadcast(op: str, shapes: Sequence[Shape]) -> Shape:
     return tuple(out)
 
 
-def promote(dtypes: tuple[str, ...], attrs: dict) -> str:
+@functools.lru_cache(maxsize=None)
+def _result_type(dtypes: tuple[str, ...]) -> str:
     return np.result_type(*dtypes).name
+
+
+def promote(dtypes: tuple[str, ...], attrs: dict) -> str:
+    """NumPy's type promotion of the operand dtypes (cached: graphs repeat a few combinations)."""
+    return _result_type(tuple(dtypes))
 
 
 def _elementwise_dtype(impl: Callable) -> Callable:

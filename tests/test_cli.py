@@ -36,7 +36,7 @@ def test_analyze_table(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["analyze", "nope"], "depthgraph: error: unknown algorithm 'nope'; choose from recurrence"),
+        (["analyze", "nope"], "depthgraph: error: unknown algorithm 'nope'; choose from recurrence, "),
         (["analyze", "recurrence", "--L", "0"], "depthgraph: error: recurrence: L must be an int >= 1, got 0"),
         (["analyze", "recurrence", "--L", "x"], "depthgraph: error: argument --L: expected a whole number, got 'x'"),
         (["analyze", "recurrence", "--frobnicate"], "depthgraph: error: unrecognized arguments: --frobnicate"),
@@ -47,7 +47,8 @@ def test_errors_are_one_line_and_exit_2(argv, message):
     proc = subprocess.run([sys.executable, "-m", "depthgraph", *argv], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert proc.stderr.strip().splitlines() == [message]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(message)
 
 
 def test_list(capsys):

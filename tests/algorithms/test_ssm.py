@@ -59,5 +59,5 @@ def test_bad_params(params, message):
 
 
 def test_unknown_algorithm():
-    with pytest.raises(depthgraph.ParameterError, match="unknown algorithm 'fft-magic'; choose from recurrence"):
+    with pytest.raises(depthgraph.ParameterError, match="unknown algorithm 'fft-magic'; choose from recurrence, "):
         algorithms.get("fft-magic")
