@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -52,7 +53,16 @@ class Algorithm:
 
     def build(self, **params: Any) -> depthgraph.Graph:
         """The algorithm's graph at the given sizes (defaults for the rest)."""
-        return self.builder(**self.params(**params))
+        params = self.params(**params)
+        # A build allocates ~10^5-10^6 nodes, none of them garbage: pausing the cyclic collector
+        # keeps it from rescanning them all, which otherwise takes about half the build time.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self.builder(**params)
+        finally:
+            if paused:
+                gc.enable()
 
     def inputs(self, seed: int = 0, **params: Any) -> dict[str, np.ndarray]:
         """Well-conditioned float64 inputs for the graph of the same sizes."""

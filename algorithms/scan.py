@@ -183,3 +183,56 @@ def scan_blelloch(L: int, n: int) -> depthgraph.Graph:
     (68, 9)
     """
     return _scan_graph("blelloch", L, n)
+
+
+def ltv_inputs(rng: np.random.Generator, L: int, n: int) -> dict[str, np.ndarray]:
+    # |a_k| < 1 keeps the state bounded however long the sequence.
+    return {
+        "a": rng.uniform(-0.99, 0.99, (L, n)),
+        "Bk": rng.standard_normal((L, n)),
+        "Ck": rng.standard_normal((L, n)),
+        "D": rng.standard_normal((1, 1)),
+        "u": rng.standard_normal(L),
+    }
+
+
+@register("ssm-ltv", ltv_inputs, L=16, n=4)
+def ssm_ltv(L: int, n: int) -> depthgraph.Graph:
+    """Time-varying diagonal SSM by a Blelloch scan: x_{k+1} = a_k ⊙ x_k + Bk_k u_k, y_k = Ck_k·x_k + D u_k.
+
+    Inputs a, Bk, Ck (L, n), D (1, 1), u (L,); output y (L,); x_0 = 0. The states are the
+    linear recurrence h_t = a_t ⊙ h_{t-1} + b_t with b_t = Bk_t u_t and x_{k+1} = h_k, computed by
+    `linear_recurrence` (Blelloch). Only x_1 … x_{L-1} are read, so the scan runs
+    over the first L-1 positions (a_{L-1} and Bk_{L-1} are not needed).
+
+    Granularity: one node per position and op — b_t = Bk_t·u_t (n elements), the scan's combines
+    (a2·a1, a2·b1 and an add, n elements each), and per output the dot Ck_k·x_k, D·u_k and
+    their sum — then a final stack of the L outputs.
+
+    Work: W(L-1) + n(L-1) + 3L - 1 = Θ(L n), where W(m) is the work of ``scan-blelloch`` at
+    L = m (it counts nm for its stack, which here is the nm of the products b_t): n(L-1) for the
+    dots, L for D·u_k, L-1 adds and L for the stack; for L - 1 = 2^k that is
+    n(7(L-1) - 3k - 5) + 3L - 1.
+    Span (L ≥ 2): S(L-1) + ⌈log2 n⌉ + 3 = Θ(log L + log n), where S(m) is the span of
+    ``scan-blelloch`` at L = m (4 log2 m - 3 for m = 2^k ≥ 4): b_t, the scan, the dot
+    (⌈log2 n⌉ + 1), the add and the stack. The answer key says Θ(log L): it leaves out the dot
+    product y_k = Ck_k·x_k, a tree of n terms, which adds ⌈log2 n⌉ to every output.
+    Steps: S(L-1) + 3 (every op but the dot is 1 deep). For L = 1, y_0 = D u_0: span 2.
+
+    Examples
+    --------
+    >>> import depthgraph
+    >>> a = depthgraph.analyze(ssm_ltv(L=9, n=4))
+    >>> a.work, a.span, a.steps
+    (194, 14, 12)
+    """
+    g = depthgraph.Graph()
+    a, Bk, Ck = g.input("a", (L, n)), g.input("Bk", (L, n)), g.input("Ck", (L, n))
+    D, u = g.input("D", (1, 1)), g.input("u", (L,))
+    b = [g.apply("mul", [Bk[k], u[k]], name=f"b_{k}") for k in range(L - 1)]
+    d = D[0, 0]
+    ys = [d * u[0]]
+    for k, x_k in enumerate(linear_recurrence(a[: L - 1], b, "blelloch"), start=1):
+        ys.append(g.apply("add", [depthgraph.ops.dot(Ck[k], x_k), d * u[k]], name=f"y_{k}"))
+    g.output("y", depthgraph.ops.stack(ys))
+    return g

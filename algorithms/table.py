@@ -1,8 +1,8 @@
 """The complexity table: every algorithm's analysed cost and fitted growth, beside the answer key.
 
 For each algorithm, the graph is analysed at the given sizes; then each size parameter (the
-length L or T, the width n or d) is swept over doubling values up to the given one with the
-others held, and `depthgraph.growth.fit` classes how work and span grow in it. Whether the
+length L or T, the width n or d) is swept over doubling values up to the given one (widths at
+least to 256) with the others held, and `depthgraph.growth.fit` classes how work and span grow in it. Whether the
 variables combine as a product or a sum is read off the mixed difference
 f(x, y) − f(x/2, y) − f(x, y/2) + f(x/2, y/2), which vanishes for a sum. The answer key's
 formulas are swept the same way, and agree when, in every swept parameter, what each doubling
@@ -22,6 +22,9 @@ from depthgraph.growth import fit, label, same_growth
 
 SWEPT = ("L", "T", "n", "d")  # the size parameters whose growth is fitted
 SWEEP_START = {"L": 16, "T": 16, "n": 2, "d": 2}
+# Widths are swept at least this far: over 2..64 alone, n³ and n²·log² n look alike. A graph's
+# node count does not depend on its width, so the longer sweep costs little.
+WIDTH_SWEEP_STOP = 256
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,8 @@ def _doubling_sizes(start: int, stop: int) -> list[int]:
 
 def _sweeps(params: dict[str, int]) -> dict[str, list[int]]:
     """The doubling sizes to sweep each size parameter over (those large enough for 5 points)."""
-    return {p: _doubling_sizes(SWEEP_START[p], params[p])
-            for p in SWEPT if p in params and params[p] >= 16 * SWEEP_START[p]}
+    stop = {p: max(v, WIDTH_SWEEP_STOP) if p in ("n", "d") else v for p, v in params.items()}
+    return {p: _doubling_sizes(SWEEP_START[p], stop[p]) for p in SWEPT if p in params and stop[p] >= 16 * SWEEP_START[p]}
 
 
 def grows_alike(cost: Callable[..., float], other: Callable[..., float], params: dict[str, int]) -> bool:

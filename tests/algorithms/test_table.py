@@ -76,3 +76,16 @@ def test_cli_table(capsys):
     assert lines[0].startswith("| algorithm | sizes | work | span |")
     assert len(lines) == 2 + len(algorithms.names())
     assert "| recurrence | L=256 n=32 |" in out.out and "sweeping recurrence" in out.err
+
+
+def test_documented_table_matches_the_code():
+    """docs/complexity.md's figures are what the algorithms analyse to today."""
+    import pathlib
+
+    doc = (pathlib.Path(__file__).parents[2] / "docs" / "complexity.md").read_text()
+    rows = [line.split(" | ") for line in doc.splitlines() if line.startswith("| ") and "=" in line]
+    assert [r[0][2:] for r in rows] == algorithms.names()
+    for name, sizes, work, span, steps, *_ in rows:
+        params = {k: (v == "True") if v in ("True", "False") else int(v) for k, v in (s.split("=") for s in sizes.split())}
+        a = depthgraph.analyze(algorithms.get(name[2:]).build(**params))
+        assert (a.work, a.span, a.steps) == tuple(int(x.replace(",", "")) for x in (work, span, steps)), name
