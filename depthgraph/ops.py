@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import builtins
 import functools
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from depthgraph import shapes
 from depthgraph.errors import ShapeError, UnknownOpError
+from depthgraph.shapes import broadcast, decode_index, encode_index, size  # noqa: F401  (part of ops' API)
 
 Shape = tuple[int, ...]
 
@@ -36,11 +37,6 @@ def log2ceil(m: int) -> int:
     return (max(m, 1) - 1).bit_length()
 
 
-def size(shape: Shape) -> int:
-    """Number of elements of an array of this shape (1 for a scalar)."""
-    return math.prod(shape)
-
-
 @dataclass(frozen=True)
 class Op:
     """One registry entry.
@@ -49,6 +45,12 @@ class Op:
     ``dtype(in_dtypes, attrs) -> str``; ``work`` and ``depth`` take ``(in_shapes, out_shape,
     attrs)``; ``work_rule``/``depth_rule`` are the same formulas in words, for the docs.
     ``arity`` is the number of inputs, or None for a variadic op.
+
+    ``batched(xp, *stacked, **attrs)`` is the op applied to k operands at once, each stacked
+    along a new leading axis (a leading axis of 1 stands for one operand shared by all k); it
+    returns the k results stacked. The levels executor runs a whole group through one such
+    call. None means the op is elementwise, and `elementwise_batched` serves; sources and views
+    are never batched (the levels executor folds views into its gathers).
     """
 
     name: str
@@ -60,6 +62,60 @@ class Op:
     impl: Callable[..., Any]
     work_rule: str
     depth_rule: str
+    batched: Callable[..., Any] | None = None
+
+    def run_batched(self, xp: Any, *stacked: Any, **attrs: Any) -> Any:
+        """``batched``, or the elementwise default."""
+        return (self.batched or elementwise_batched(self.impl))(xp, *stacked, **attrs)
+
+
+def _align(array: Any, ndim: int) -> Any:
+    """Insert unit axes after the leading (batch) axis so that stacked operands broadcast."""
+    return array.reshape(array.shape[:1] + (1,) * (ndim - array.ndim) + array.shape[1:])
+
+
+def _full(xp: Any, arrays: Sequence[Any]) -> list[Any]:
+    """Broadcast shared operands (leading axis 1) to the group's k, for ops that don't broadcast."""
+    k = max(a.shape[0] for a in arrays)
+    return [a if a.shape[0] == k else xp.broadcast_to(a, (k,) + a.shape[1:]) for a in arrays]
+
+
+def elementwise_batched(impl: Callable[..., Any]) -> Callable[..., Any]:
+    """The batched form of an elementwise ``impl``: align ranks, then broadcasting does the rest."""
+
+    def run(xp: Any, *stacked: Any, **attrs: Any) -> Any:
+        ndim = max(a.ndim for a in stacked)
+        return impl(xp, *(_align(a, ndim) for a in stacked), **attrs)
+
+    return run
+
+
+def _matmul_batched(xp: Any, a: Any, b: Any) -> Any:
+    # A 1-D operand (stacked: 2-D) is a row (a) or a column (b), dropped again from the result.
+    row, column = a.ndim == 2, b.ndim == 2
+    a, b = (a[:, None, :] if row else a), (b[:, :, None] if column else b)
+    ndim = max(a.ndim, b.ndim)
+    out = xp.matmul(_align(a, ndim), _align(b, ndim))
+    out = out[..., 0] if column else out
+    return (out[..., 0] if column else out[..., 0, :]) if row else out
+
+
+def _batch_axis(axis: int, ndim: int) -> int:
+    """A member's axis as an axis of the stacked array."""
+    return axis % ndim + 1
+
+
+def _sum_batched(xp: Any, a: Any, axis: Any) -> Any:
+    member = a.ndim - 1
+    axes = range(member) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    return xp.sum(a, axis=tuple(_batch_axis(x, member) for x in axes))
+
+
+def _solve_batched(xp: Any, a: Any, b: Any) -> Any:
+    a, b = _full(xp, [a, b])
+    vector = b.ndim == a.ndim - 1  # each right-hand side a vector: solve for a column
+    out = xp.linalg.solve(a, b[..., None] if vector else b)
+    return out[..., 0] if vector else out
 
 
 REGISTRY: dict[str, Op] = {}
@@ -116,18 +172,6 @@ def bytes_moved(node: Any) -> int:
 # ---------------------------------------------------------------- shape and dtype rules
 
 
-def broadcast(op: str, shapes: Sequence[Shape]) -> Shape:
-    """NumPy broadcasting of ``shapes``; raises `ShapeError` naming ``op`` if they don't broadcast."""
-    ndim = max(len(s) for s in shapes)
-    out = []
-    for axis in range(-ndim, 0):
-        dims = {s[axis] for s in shapes if len(s) >= -axis} - {1}
-        if len(dims) > 1:
-            raise ShapeError(f"{op}: shapes {' and '.join(map(str, shapes))} do not broadcast")
-        out.append(dims.pop() if dims else 1)
-    return tuple(out)
-
-
 @functools.lru_cache(maxsize=None)
 def _result_type(dtypes: tuple[str, ...]) -> str:
     return np.result_type(*dtypes).name
@@ -148,132 +192,6 @@ def _elementwise_dtype(impl: Callable) -> Callable:
 
     # The key holds each attribute's type too: 2 == 2.0, but x ** 2 and x ** 2.0 differ in dtype.
     return lambda dtypes, attrs: probe(tuple(dtypes), tuple(sorted((k, type(v), v) for k, v in attrs.items())))
-
-
-def _axis(op: str, axis: int, ndim: int) -> int:
-    if not -ndim <= axis < ndim:
-        raise ShapeError(f"{op}: axis {axis} is out of range for an operand of {ndim} dimensions")
-    return axis % ndim
-
-
-def _matmul_shape(shapes: tuple[Shape, ...], attrs: dict) -> Shape:
-    a, b = shapes
-    if not a or not b:
-        raise ShapeError(f"matmul: scalar operand in {a} @ {b}; use * for scaling")
-    a2 = (1,) + a if len(a) == 1 else a
-    b2 = b + (1,) if len(b) == 1 else b
-    if a2[-1] != b2[-2]:
-        raise ShapeError(f"matmul: inner dimensions differ in {a} @ {b} ({a2[-1]} != {b2[-2]})")
-    batch = broadcast("matmul", (a2[:-2], b2[:-2]))
-    return batch + (a2[-2:-1] if len(a) > 1 else ()) + (b2[-1:] if len(b) > 1 else ())
-
-
-def _reduced(shapes: tuple[Shape, ...], attrs: dict) -> tuple[Shape, int]:
-    """Output shape and number of terms per output of ``sum`` over ``attrs['axis']``."""
-    (shape,) = shapes
-    axis = attrs.get("axis")
-    axes = range(len(shape)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
-    axes = {_axis("sum", a, len(shape)) for a in axes}
-    out = tuple(d for i, d in enumerate(shape) if i not in axes)
-    return out, size(tuple(shape[i] for i in axes))
-
-
-def _concat_shape(shapes: tuple[Shape, ...], attrs: dict) -> Shape:
-    first = shapes[0]
-    if not first:
-        raise ShapeError("concat: cannot concatenate scalars; use stack")
-    axis = _axis("concat", attrs["axis"], len(first))
-    for s in shapes[1:]:
-        if len(s) != len(first) or any(x != y for i, (x, y) in enumerate(zip(s, first)) if i != axis):
-            raise ShapeError(f"concat: shapes {first} and {s} differ off axis {attrs['axis']}")
-    return first[:axis] + (builtins.sum(s[axis] for s in shapes),) + first[axis + 1 :]
-
-
-def _stack_shape(shapes: tuple[Shape, ...], attrs: dict) -> Shape:
-    first = shapes[0]
-    for s in shapes[1:]:
-        if s != first:
-            raise ShapeError(f"stack: operands differ in shape, {first} and {s}")
-    axis = _axis("stack", attrs["axis"], len(first) + 1)
-    return first[:axis] + (len(shapes),) + first[axis:]
-
-
-def _reshape_shape(shapes: tuple[Shape, ...], attrs: dict) -> Shape:
-    (shape,), new = shapes, attrs["shape"]
-    if size(new) != size(shape) or any(d < 0 for d in new):
-        raise ShapeError(f"reshape: cannot reshape {shape} into {new}")
-    return new
-
-
-def _transpose_shape(shapes: tuple[Shape, ...], attrs: dict) -> Shape:
-    (shape,), axes = shapes, attrs["axes"]
-    if sorted(axes) != list(range(len(shape))):
-        raise ShapeError(f"transpose: axes {axes} are not a permutation for shape {shape}")
-    return tuple(shape[a] for a in axes)
-
-
-def decode_index(index: tuple) -> tuple:
-    """Turn a stored ``getitem`` index (JSON-friendly tuples) back into a Python index."""
-    special = {"newaxis": None, "ellipsis": Ellipsis}
-    return tuple(
-        item if isinstance(item, int) else slice(*item[1:]) if item[0] == "slice" else special[item[0]]
-        for item in index
-    )
-
-
-def encode_index(index: Any) -> tuple:
-    """Normalise a basic index (ints, slices, None, Ellipsis) into JSON-friendly tuples."""
-    items = index if isinstance(index, tuple) else (index,)
-    out = []
-    for item in items:
-        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer, slice)) and item not in (None, Ellipsis):
-            raise ShapeError(f"getitem: only basic indexing (ints, slices, None, ...) is supported, got {item!r}")
-        if isinstance(item, slice):
-            parts = (item.start, item.stop, item.step)
-            if any(p is not None and not isinstance(p, (int, np.integer)) for p in parts):
-                raise ShapeError(f"getitem: slice bounds must be ints, got {item!r}")
-            out.append(("slice",) + tuple(None if p is None else int(p) for p in parts))
-        elif item is None:
-            out.append(("newaxis",))
-        elif item is Ellipsis:
-            out.append(("ellipsis",))
-        else:
-            out.append(int(item))
-    return tuple(out)
-
-
-def _getitem_shape(shapes: tuple[Shape, ...], attrs: dict) -> Shape:
-    (shape,) = shapes
-    try:  # a zero-stride view: NumPy computes the shape without allocating the array
-        return np.broadcast_to(np.empty((), bool), shape)[decode_index(attrs["index"])].shape
-    except (IndexError, ValueError) as exc:
-        raise ShapeError(f"getitem: index {decode_index(attrs['index'])} on shape {shape}: {exc}") from None
-
-
-def _square(op: str, shape: Shape) -> int:
-    if len(shape) < 2 or shape[-1] != shape[-2]:
-        raise ShapeError(f"{op}: needs a square matrix (or a stack of them), got shape {shape}")
-    return shape[-1]
-
-
-def _solve_shape(shapes: tuple[Shape, ...], attrs: dict) -> Shape:
-    a, b = shapes
-    d = _square("solve", a)
-    if len(b) == 1 and len(a) == 2 and b[0] == d:
-        return b
-    if len(b) >= 2 and b[-2] == d:
-        return broadcast("solve", (a[:-2], b[:-2])) + b[-2:]
-    raise ShapeError(f"solve: right-hand side of shape {b} does not match matrix of shape {a}")
-
-
-def _fft_shape(shapes: tuple[Shape, ...], attrs: dict, out_len: Callable[[int], int]) -> Shape:
-    (shape,) = shapes
-    if not shape:
-        raise ShapeError("fft: needs at least one axis, got a scalar")
-    n = attrs.get("n") or shape[-1]
-    if n < 1 or out_len(n) < 1:
-        raise ShapeError(f"fft: transform length {n} is too small for shape {shape}")
-    return shape[:-1] + (out_len(n),)
 
 
 # ---------------------------------------------------------------- the registry entries
@@ -332,54 +250,43 @@ register(Op("pow", 1, lambda shapes, attrs: shapes[0], _elementwise_dtype(_pow_i
             _pow_impl, "m (elements)", "1"))
 
 register(
-    Op("matmul", 2, _matmul_shape, promote,
+    Op("matmul", 2, shapes.matmul, promote,
        lambda s, o, a: size(o) * (s[0][-1] if s[0] else 1),
        lambda s, o, a: log2ceil(s[0][-1]) + 1,
        lambda xp, a, b: xp.matmul(a, b),
-       "p·q·r per (p×q)·(q×r) product, times the batch", "⌈log2 q⌉ + 1")
+       "p·q·r per (p×q)·(q×r) product, times the batch", "⌈log2 q⌉ + 1", _matmul_batched)
 )
 
 
-def _dot_shape(shapes: tuple[Shape, ...], attrs: dict) -> Shape:
-    a, b = shapes
-    if len(a) != 1 or a != b:
-        raise ShapeError(f"dot: needs two vectors of one length, got shapes {a} and {b}")
-    return ()
+register(Op("dot", 2, shapes.dot, promote, lambda s, o, a: s[0][0], lambda s, o, a: log2ceil(s[0][0]) + 1,
+            lambda xp, a, b: xp.dot(a, b), "m (terms)", "⌈log2 m⌉ + 1",
+            lambda xp, a, b: xp.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]))
 
 
-register(Op("dot", 2, _dot_shape, promote, lambda s, o, a: s[0][0], lambda s, o, a: log2ceil(s[0][0]) + 1,
-            lambda xp, a, b: xp.dot(a, b), "m (terms)", "⌈log2 m⌉ + 1"))
-
-
-def _outer_shape(shapes: tuple[Shape, ...], attrs: dict) -> Shape:
-    a, b = shapes
-    if len(a) != 1 or len(b) != 1:
-        raise ShapeError(f"outer: needs two vectors, got shapes {a} and {b}")
-    return (a[0], b[0])
-
-
-register(Op("outer", 2, _outer_shape, promote, _out_size, _one, lambda xp, a, b: xp.outer(a, b),
-            "p·q", "1"))
+register(Op("outer", 2, shapes.outer, promote, _out_size, _one, lambda xp, a, b: xp.outer(a, b),
+            "p·q", "1", lambda xp, a, b: a[:, :, None] * b[:, None, :]))
 
 register(
-    Op("sum", 1, lambda s, a: _reduced(s, a)[0], promote,
+    Op("sum", 1, lambda s, a: shapes.reduced(s, a)[0], promote,
        lambda s, o, a: size(s[0]),
-       lambda s, o, a: max(1, log2ceil(_reduced(s, a)[1])),
+       lambda s, o, a: max(1, log2ceil(shapes.reduced(s, a)[1])),
        lambda xp, a, axis: xp.sum(a, axis=axis),
-       "m (terms summed)", "⌈log2 m⌉ for m terms per output (1 if m = 1: still a copy)")
+       "m (terms summed)", "⌈log2 m⌉ for m terms per output (1 if m = 1: still a copy)", _sum_batched)
 )
 
-register(Op("concat", None, _concat_shape, promote, _out_size, _one,
-            lambda xp, *arrays, axis: xp.concatenate(arrays, axis=axis), "m (elements copied)", "1"))
-register(Op("stack", None, _stack_shape, promote, _out_size, _one,
-            lambda xp, *arrays, axis: xp.stack(arrays, axis=axis), "m (elements copied)", "1"))
+register(Op("concat", None, shapes.concat, promote, _out_size, _one,
+            lambda xp, *arrays, axis: xp.concatenate(arrays, axis=axis), "m (elements copied)", "1",
+            lambda xp, *arrays, axis: xp.concatenate(_full(xp, arrays), axis=_batch_axis(axis, arrays[0].ndim - 1))))
+register(Op("stack", None, shapes.stack, promote, _out_size, _one,
+            lambda xp, *arrays, axis: xp.stack(arrays, axis=axis), "m (elements copied)", "1",
+            lambda xp, *arrays, axis: xp.stack(_full(xp, arrays), axis=_batch_axis(axis, arrays[0].ndim))))
 
 _same_dtype = lambda dtypes, attrs: dtypes[0]  # noqa: E731
-register(Op("reshape", 1, _reshape_shape, _same_dtype, _free, _free,
+register(Op("reshape", 1, shapes.reshape, _same_dtype, _free, _free,
             lambda xp, a, shape: xp.reshape(a, shape), "0 (a view)", "0 (a view)"))
-register(Op("transpose", 1, _transpose_shape, _same_dtype, _free, _free,
+register(Op("transpose", 1, shapes.transpose, _same_dtype, _free, _free,
             lambda xp, a, axes: xp.transpose(a, axes), "0 (a view)", "0 (a view)"))
-register(Op("getitem", 1, _getitem_shape, _same_dtype, _free, _free,
+register(Op("getitem", 1, shapes.getitem, _same_dtype, _free, _free,
             lambda xp, a, index: a[decode_index(index)], "0 (a view: basic indexing)", "0 (a view)"))
 
 
@@ -396,10 +303,10 @@ def _elimination_depth(s: tuple[Shape, ...], o: Shape, a: dict) -> int:
 
 
 _float_dtype = _elementwise_dtype(lambda xp, a: xp.sqrt(a))
-register(Op("solve", 2, _solve_shape, lambda dtypes, attrs: _float_dtype((promote(dtypes, attrs),), {}),
+register(Op("solve", 2, shapes.solve, lambda dtypes, attrs: _float_dtype((promote(dtypes, attrs),), {}),
             _solve_work, _elimination_depth, lambda xp, a, b: xp.linalg.solve(a, b),
-            "d³ + d²·k (d×d matrix, k right-hand sides), times the batch", "d·(⌈log2 d⌉ + 1)"))
-register(Op("inv", 1, lambda s, a: (_square("inv", s[0]), s[0])[1], _float_dtype,
+            "d³ + d²·k (d×d matrix, k right-hand sides), times the batch", "d·(⌈log2 d⌉ + 1)", _solve_batched))
+register(Op("inv", 1, lambda s, a: (shapes.square("inv", s[0]), s[0])[1], _float_dtype,
             lambda s, o, a: size(o[:-2]) * o[-1] ** 3, _elimination_depth,
             lambda xp, a: xp.linalg.inv(a), "d³, times the batch", "d·(⌈log2 d⌉ + 1)"))
 
@@ -420,22 +327,12 @@ _FFTS = {
 }
 for _name, (_len, _fn) in _FFTS.items():
     _impl = functools.partial(lambda xp, a, n, fn: getattr(xp.fft, fn)(a, n=n), fn=_fn)
-    register(Op(_name, 1, functools.partial(_fft_shape, out_len=_len), _elementwise_dtype(_impl),
+    register(Op(_name, 1, functools.partial(shapes.fft, out_len=_len), _elementwise_dtype(_impl),
                 _fft_work, _fft_depth, _impl, "N·⌈log2 N⌉ per transform of length N", "⌈log2 N⌉"))
 
 
-def _irfft_shape(shapes: tuple[Shape, ...], attrs: dict) -> Shape:
-    (shape,) = shapes
-    if not shape:
-        raise ShapeError("irfft: needs at least one axis, got a scalar")
-    n = attrs.get("n") or 2 * (shape[-1] - 1)
-    if n < 1:
-        raise ShapeError(f"irfft: transform length {n} is too small for shape {shape}")
-    return shape[:-1] + (n,)
-
-
 _irfft_impl = lambda xp, a, n: xp.fft.irfft(a, n=n)  # noqa: E731
-register(Op("irfft", 1, _irfft_shape, _elementwise_dtype(_irfft_impl),
+register(Op("irfft", 1, shapes.irfft, _elementwise_dtype(_irfft_impl),
             lambda s, o, a: size(o[:-1]) * o[-1] * max(1, log2ceil(o[-1])),
             lambda s, o, a: max(1, log2ceil(o[-1])),
             _irfft_impl, "N·⌈log2 N⌉ per transform of length N", "⌈log2 N⌉"))

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+
+import importlib
 
 from depthgraph.errors import ParameterError
-from depthgraph.execute import eager
 from depthgraph.ir import Graph
 
-EXECUTORS: dict[str, Callable[..., dict[str, Any]]] = {"eager": eager.run}
+# executor name -> module whose ``run(graph, inputs, backend=..., **options)`` executes a graph.
+# Imported on first use: the dask executor pulls in dask and distributed.
+EXECUTORS: dict[str, str] = {
+    "eager": "depthgraph.execute.eager",
+    "levels": "depthgraph.execute.levels",
+    "dask": "depthgraph.execute.dask",
+}
 
 
 def execute(graph: Graph, inputs: dict[str, Any], executor: str = "eager", backend: str = "numpy",
@@ -22,7 +29,9 @@ def execute(graph: Graph, inputs: dict[str, Any], executor: str = "eager", backe
     inputs : dict of str to array
         One array per declared input (NumPy or CuPy), of the declared shape.
     executor : str
-        ``"eager"`` (one op per call, the reference).
+        ``"eager"`` (one op per call, the reference), ``"levels"`` (each level's ops of one kind
+        as one batched call; see `depthgraph.schedule`) or ``"dask"`` (a Dask graph run by
+        ``scheduler=`` "sync", "threads" or a ``distributed.Client``).
     backend : str
         ``"numpy"`` or ``"cupy"``.
     **options
@@ -40,8 +49,24 @@ def execute(graph: Graph, inputs: dict[str, Any], executor: str = "eager", backe
     >>> execute(g, {"A": np.eye(2), "x": np.array([3.0, 4.0])})["y"]
     array([3., 4.])
     """
-    try:
-        run = EXECUTORS[executor]
-    except KeyError:
-        raise ParameterError(f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}") from None
-    return run(graph, inputs, backend=backend, **options)
+    if executor not in EXECUTORS:
+        raise ParameterError(f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}")
+    return importlib.import_module(EXECUTORS[executor]).run(graph, inputs, backend=backend, **options)
+
+
+def to_dask(graph: Graph, inputs: dict[str, Any], partition: str = "levels", backend: str = "numpy",
+            blocks: int | None = None, min_task_work: int | None = None) -> tuple[dict, dict[str, Any]]:
+    """A Dask task graph for ``graph`` on ``inputs`` and the key of each output.
+
+    See `depthgraph.execute.dask.to_dask` (this wrapper imports dask only when called).
+
+    >>> import numpy as np, dask, depthgraph
+    >>> g = depthgraph.Graph(); x = g.input("x", (2,)); _ = g.output("y", x + x)
+    >>> dsk, keys = depthgraph.to_dask(g, {"x": np.ones(2)})
+    >>> dask.get(dsk, keys["y"])
+    array([2., 2.])
+    """
+    from depthgraph.execute import dask as dask_executor
+
+    return dask_executor.to_dask(graph, inputs, partition=partition, backend=backend, blocks=blocks,
+                                 min_task_work=min_task_work)

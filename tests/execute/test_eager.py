@@ -46,7 +46,7 @@ def test_input_errors(inputs, message):
 
 
 def test_unknown_executor_and_backend():
-    with pytest.raises(depthgraph.ParameterError, match="unknown executor 'turbo'; choose from eager"):
+    with pytest.raises(depthgraph.ParameterError, match="unknown executor 'turbo'; choose from eager, levels, dask"):
         depthgraph.execute(_graph(), {}, executor="turbo")
     with pytest.raises(depthgraph.ParameterError, match="unknown backend 'torch'; choose from numpy, cupy"):
         depthgraph.execute(_graph(), {}, backend="torch")

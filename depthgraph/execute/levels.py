@@ -1,0 +1,355 @@
+"""The levels executor: each level's ops of one kind run as one batched call.
+
+Executed op by op, a DAG costs one kernel launch per node, so runtime follows work; executed
+level by level with the nodes of a level batched, it costs a few launches per level, so
+runtime follows depth (DESIGN.md, "Execution"). This module compiles a graph once into a
+`Schedule` and runs the schedule on NumPy or CuPy.
+
+**Groups.** The compute nodes of one level are independent (an edge between two compute nodes
+always raises the level). Those that share (op, operand shapes, operand dtypes, attrs) form a
+group, and the group runs as one call of the op's batched form (`depthgraph.ops.Op.batched`)
+on its operands stacked along a new leading axis. A group's k results live in one array, its
+*slab*, of shape (k, *result shape).
+
+**Gathers.** Stacking a group's operands is planned once, at compile time, as index arithmetic:
+every value is a row of a slab or — for a view (slice, reshape, transpose), which is never
+run — a fixed set of flat positions in its root slab, obtained by applying the view to an array
+of indices. An operand shared by the whole group is passed once with a leading axis of 1 (the
+batched op broadcasts it); a run of consecutive rows of one slab is a free slice; anything else
+is one ``take`` per source slab (plus a concatenate and a permutation when there are several).
+
+**Memory.** A slab is dropped after the last group that reads it, unless it holds an output.
+`Schedule.peak_bytes` predicts the largest total of live slabs and gathered temporaries.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from depthgraph import ops
+from depthgraph.execute.backend import array_module, bind_inputs, to_numpy
+from depthgraph.ir import Graph, Node
+
+
+@dataclass(frozen=True)
+class Gather:
+    """How one operand of a group is assembled from slabs.
+
+    Either one free slice of a slab's rows (``rows`` a ``slice``), or one ``take`` per source
+    segment — ``(slab, "rows", row indices)`` or ``(slab, "flat", flat positions)`` for views —
+    then a concatenate and a permutation when there are several segments. ``shared`` marks an
+    operand that is one value for the whole group (leading axis 1).
+    """
+
+    shape: tuple[int, ...]
+    segments: tuple[tuple[int, str, Any], ...]
+    order: np.ndarray | None = None  # permutation after a multi-segment concatenate
+    shared: bool = False
+
+    @property
+    def free(self) -> bool:
+        return len(self.segments) == 1 and isinstance(self.segments[0][2], slice)
+
+    @property
+    def launches(self) -> int:
+        """Kernels this gather costs: one per take (slices are free), a concatenate, a permutation."""
+        takes = sum(not isinstance(index, slice) for _, _, index in self.segments)
+        return takes + (len(self.segments) > 1) + (self.order is not None)
+
+    def nbytes(self, itemsize: int) -> int:
+        """Bytes of the temporary it makes (0 for a free slice)."""
+        if self.free:
+            return 0
+        member = ops.size(self.shape)
+        rows = sum((index.stop - index.start if isinstance(index, slice) else len(index))
+                   // (1 if kind == "rows" else max(1, member)) for _, kind, index in self.segments)
+        return rows * member * itemsize
+
+
+@dataclass(frozen=True)
+class Group:
+    """Nodes of one level and kind, run as one batched call that writes slab ``slab``."""
+
+    op: str
+    level: int
+    nodes: tuple[Node, ...]
+    operands: tuple[Gather, ...]
+    slab: int
+    frees: tuple[int, ...]  # slabs last read here
+
+    @property
+    def launches(self) -> int:
+        """Kernel launches: the batched call plus the gathers that copy."""
+        return 1 + sum(g.launches for g in self.operands)
+
+    def __repr__(self) -> str:
+        return f"<Group level {self.level}: {self.op} ×{len(self.nodes)}, {self.launches} launches>"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A compiled plan: which groups run, level by level, and how their operands are gathered.
+
+    ``levels[i]`` lists the indices into ``groups`` of level i + 1 (level 0 holds only inputs
+    and constants, which run nothing).
+    """
+
+    groups: tuple[Group, ...]
+    levels: tuple[tuple[int, ...], ...]
+    inputs: tuple[tuple[int, str], ...]  # (slab, input name)
+    constants: tuple[tuple[int, np.ndarray], ...]  # (slab, its constants stacked on the host)
+    outputs: tuple[tuple[str, Gather], ...]  # (output name, how to read it at the end)
+    slab_bytes: tuple[int, ...]
+    peak_bytes: int
+    _device: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def launches(self) -> int:
+        """Total kernel launches of one run (batched calls and gathers)."""
+        return sum(g.launches for g in self.groups)
+
+    def summary(self) -> str:
+        """One line per level: its groups, their sizes and launches."""
+        lines = [f"{len(self.groups)} groups in {len(self.levels)} levels, {self.launches} launches, "
+                 f"predicted peak {self.peak_bytes:,} bytes"]
+        for i, level in enumerate(self.levels, start=1):
+            parts = ", ".join(f"{self.groups[g].op}×{len(self.groups[g].nodes)}" for g in level)
+            lines.append(f"  level {i}: {parts}")
+        return "\n".join(lines)
+
+    def device_index(self, xp: Any, array: np.ndarray) -> Any:
+        """``array`` on ``xp``'s device, transferred once per schedule and backend."""
+        key = (xp.__name__, id(array))
+        if key not in self._device:
+            self._device[key] = (xp.asarray(array), array)  # keep the host array alive for its id
+        return self._device[key][0]
+
+
+_SCHEDULES: weakref.WeakKeyDictionary[Graph, tuple[tuple[int, int], Schedule]] = weakref.WeakKeyDictionary()
+
+
+def schedule(graph: Graph) -> Schedule:
+    """The levels executor's plan for ``graph``, compiled once and reused while the graph is unchanged.
+
+    >>> import depthgraph
+    >>> g = depthgraph.Graph()
+    >>> xs = [g.input(f"x{i}", (4,)) for i in range(4)]
+    >>> _ = g.output("y", depthgraph.ops.stack([depthgraph.ops.exp(x) for x in xs]))
+    >>> s = schedule(g)
+    >>> [(grp.op, len(grp.nodes)) for grp in s.groups]
+    [('exp', 4), ('stack', 1)]
+    """
+    key = (len(graph.all_nodes), len(graph.outputs))
+    cached = _SCHEDULES.get(graph)
+    if cached is None or cached[0] != key:
+        cached = (key, _compile(graph))
+        _SCHEDULES[graph] = cached
+    return cached[1]
+
+
+def _compile(graph: Graph) -> Schedule:
+    nodes = graph.nodes
+    level: dict[Node, int] = {}
+    slab_of: dict[Node, tuple[int, int]] = {}  # computed or source node -> (slab, row)
+    flat: dict[Node, tuple[int, np.ndarray]] = {}  # view -> (root slab, flat positions)
+    slab_shapes: list[tuple[int, tuple[int, ...], str]] = []  # (rows, member shape, dtype)
+    inputs, constants, views, by_key = [], {}, [], {}
+
+    def new_slab(rows: int, node: Node) -> int:
+        slab_shapes.append((rows, node.shape, node.dtype))
+        return len(slab_shapes) - 1
+
+    for node in nodes:
+        depth = ops.cost(node)[1]
+        level[node] = max((level[x] for x in node.inputs), default=0) + (depth > 0)
+        if node.op == "input":
+            slab_of[node] = (new_slab(1, node), 0)
+            inputs.append((slab_of[node][0], node.name))
+        elif node.op == "const":
+            constants.setdefault((node.shape, node.dtype), []).append(node)
+        elif depth == 0:  # a view: never run; resolved into positions of its root slab below
+            views.append(node)
+        else:
+            key = (level[node], node.op, tuple(x.shape for x in node.inputs), tuple(x.dtype for x in node.inputs),
+                   node.attrs)
+            by_key.setdefault(key, []).append(node)
+    const_slabs = []
+    for members in constants.values():
+        slab = new_slab(len(members), members[0])
+        slab_of.update({m: (slab, row) for row, m in enumerate(members)})
+        const_slabs.append((slab, np.stack([ops.get("const").impl(np, **m.kwargs) for m in members])))
+
+    # Groups in level order: a group's operands come from earlier levels, so they are placed
+    # when it is planned. A view takes its operand's level, so it resolves (by applying the view
+    # to an array of positions) once every group of its level has a slab; views of views follow
+    # their operands, being later in topological order at the same level.
+    views.sort(key=level.__getitem__)
+    view_at = 0
+
+    def resolve_views_below(lv: int | float) -> None:
+        nonlocal view_at
+        while view_at < len(views) and level[views[view_at]] < lv:
+            view = views[view_at]
+            flat[view] = _view_positions(view, *_positions(view.inputs[0], slab_of, flat))
+            view_at += 1
+
+    groups_raw = []
+    for key in sorted(by_key, key=lambda k: k[0]):
+        members = by_key[key]
+        resolve_views_below(key[0])
+        operands = tuple(_gather([m.inputs[j] for m in members], slab_of, flat) for j in range(len(members[0].inputs)))
+        slab = new_slab(len(members), members[0])
+        slab_of.update({m: (slab, row) for row, m in enumerate(members)})
+        groups_raw.append((key[0], key[1], tuple(members), operands, slab))
+    resolve_views_below(float("inf"))
+
+    outputs = tuple((name, _gather([node], slab_of, flat)) for name, node in graph.outputs.items())
+    kept = {slab for _, gather in outputs for slab, _, _ in gather.segments}
+    last_read: dict[int, int] = {}
+    for i, (_, _, _, operands, _) in enumerate(groups_raw):
+        for gather in operands:
+            for slab, _, _ in gather.segments:
+                last_read[slab] = i
+    frees: dict[int, list[int]] = {}
+    for slab, i in last_read.items():
+        if slab not in kept:
+            frees.setdefault(i, []).append(slab)
+    groups = tuple(Group(op, lv, members, operands, slab, tuple(frees.get(i, ())))
+                   for i, (lv, op, members, operands, slab) in enumerate(groups_raw))
+    levels: dict[int, list[int]] = {}
+    for i, group in enumerate(groups):
+        levels.setdefault(group.level, []).append(i)
+    slab_bytes = tuple(rows * ops.size(shape) * np.dtype(dtype).itemsize for rows, shape, dtype in slab_shapes)
+    return Schedule(groups, tuple(tuple(levels[lv]) for lv in sorted(levels)), tuple(inputs), tuple(const_slabs),
+                    outputs, slab_bytes, _peak_bytes(groups, slab_bytes, last_read, kept, slab_shapes))
+
+
+def _positions(node: Node, slab_of: dict, flat: dict) -> tuple[int, np.ndarray]:
+    """``node``'s value as (root slab, flat positions in that slab), shaped like the node."""
+    if node in flat:
+        return flat[node]
+    slab, row = slab_of[node]
+    n = ops.size(node.shape)
+    return slab, np.arange(row * n, (row + 1) * n, dtype=np.int64).reshape(node.shape)
+
+
+def _view_positions(view: Node, slab: int, positions: np.ndarray) -> tuple[int, np.ndarray]:
+    """The positions a view selects from its operand's ``positions``.
+
+    Basic indexing of a C-contiguous block (a slab row: the common ``u[k]``) is computed from
+    the block's start and strides, in time proportional to the result, not to the operand.
+    """
+    start = int(positions.flat[0]) if positions.size else 0
+    contiguous = positions.size and positions.flags.c_contiguous and int(positions.flat[-1]) == start + positions.size - 1
+    if view.op != "getitem" or not contiguous:
+        return slab, np.ascontiguousarray(ops.get(view.op).impl(np, positions, **view.kwargs))
+    shape = positions.shape
+    strides = [ops.size(shape[i + 1:]) for i in range(len(shape))]
+    index = list(ops.decode_index(view.kwargs["index"]))
+    if Ellipsis in index:
+        at = index.index(Ellipsis)
+        consumed = sum(item is not None for item in index) - 1
+        index[at:at + 1] = [slice(None)] * (len(shape) - consumed)
+    index += [slice(None)] * (len(shape) - sum(item is not None for item in index))
+    offset, axes, axis = start, [], 0
+    for item in index:
+        if item is None:
+            axes.append(np.zeros(1, np.int64))
+            continue
+        if isinstance(item, slice):
+            axes.append(np.arange(*item.indices(shape[axis]), dtype=np.int64) * strides[axis])
+        else:
+            offset += (item % shape[axis]) * strides[axis]
+        axis += 1
+    out = np.array(offset, dtype=np.int64)
+    for a in axes:
+        out = out[..., None] + a
+    return slab, out
+
+
+def _gather(values: list[Node], slab_of: dict, flat: dict) -> Gather:
+    shape = values[0].shape
+    shared = all(v is values[0] for v in values)
+    values = values[:1] if shared else values
+    segments: dict[int, tuple[list[int], list[Node]]] = {}  # slab -> (member indices, values)
+    for i, v in enumerate(values):
+        slab = slab_of[v][0] if v in slab_of else flat[v][0]
+        segments.setdefault(slab, ([], []))[0].append(i)
+        segments[slab][1].append(v)
+    planned = []
+    for slab, (_, members) in segments.items():
+        if all(v in slab_of for v in members):
+            rows = np.array([slab_of[v][1] for v in members], dtype=np.int64)
+            contiguous = np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows)))
+            planned.append((slab, "rows", slice(int(rows[0]), int(rows[0]) + len(rows)) if contiguous else rows))
+        else:
+            positions = np.concatenate([_positions(v, slab_of, flat)[1].reshape(-1) for v in members])
+            contiguous = np.array_equal(positions, np.arange(positions[0], positions[0] + len(positions)))
+            planned.append((slab, "flat", slice(int(positions[0]), int(positions[0]) + len(positions)) if contiguous
+                            else positions))
+    arrival = np.array([i for indices, _ in segments.values() for i in indices], dtype=np.int64)
+    order = None if np.array_equal(arrival, np.arange(len(values))) else np.argsort(arrival)
+    return Gather(shape, tuple(planned), order, shared)
+
+
+def _peak_bytes(groups: tuple[Group, ...], slab_bytes: tuple[int, ...], last_read: dict, kept: set,
+                slab_shapes: list) -> int:
+    """Largest total of live slabs plus the running group's gathered operands."""
+    made_by = {g.slab: i for i, g in enumerate(groups)}
+    live = sum(b for s, b in enumerate(slab_bytes) if s not in made_by)  # inputs and constants
+    peak = live
+    for i, group in enumerate(groups):
+        itemsize = np.dtype(slab_shapes[group.slab][2]).itemsize
+        temporaries = sum(g.nbytes(itemsize) for g in group.operands)
+        live += slab_bytes[group.slab]
+        peak = max(peak, live + temporaries)
+        live -= sum(slab_bytes[s] for s in group.frees)
+    return peak
+
+
+def _fetch(gather: Gather, slabs: list, plan: Schedule, xp: Any) -> Any:
+    pieces = []
+    for slab, kind, index in gather.segments:
+        if isinstance(index, slice):
+            source = slabs[slab] if kind == "rows" else slabs[slab].reshape(-1)
+            pieces.append(source[index].reshape((-1,) + gather.shape))
+        elif kind == "rows":
+            pieces.append(xp.take(slabs[slab], plan.device_index(xp, index), axis=0))
+        else:
+            pieces.append(xp.take(slabs[slab].reshape(-1), plan.device_index(xp, index)).reshape((-1,) + gather.shape))
+    stacked = pieces[0] if len(pieces) == 1 else xp.concatenate(pieces)
+    return stacked if gather.order is None else xp.take(stacked, plan.device_index(xp, gather.order), axis=0)
+
+
+def run(graph: Graph, inputs: dict[str, Any], backend: str = "numpy", to_host: bool = False) -> dict[str, Any]:
+    """Evaluate ``graph`` level by level, each group of like nodes as one batched call.
+
+    >>> import numpy as np, depthgraph
+    >>> g = depthgraph.Graph(); x = g.input("x", (3,))
+    >>> _ = g.output("y", depthgraph.ops.stack([2.0 * x[i] for i in range(3)]))
+    >>> run(g, {"x": np.arange(3.0)})["y"]
+    array([0., 2., 4.])
+    """
+    xp = array_module(backend)
+    plan = schedule(graph)
+    bound = bind_inputs(graph, inputs, xp)
+    slabs: list[Any] = [None] * len(plan.slab_bytes)
+    for slab, name in plan.inputs:
+        slabs[slab] = xp.ascontiguousarray(bound[name])[None]
+    for slab, stacked in plan.constants:
+        slabs[slab] = plan.device_index(xp, stacked)
+    for group in plan.groups:
+        out = ops.get(group.op).run_batched(xp, *(_fetch(g, slabs, plan, xp) for g in group.operands),
+                                            **group.nodes[0].kwargs)
+        k = len(group.nodes)
+        if out.shape[0] != k:  # every operand was shared: k copies of one value
+            out = xp.broadcast_to(out, (k,) + out.shape[1:])
+        slabs[group.slab] = xp.ascontiguousarray(out)
+        for slab in group.frees:
+            slabs[slab] = None
+    out = {name: _fetch(gather, slabs, plan, xp)[0] for name, gather in plan.outputs}
+    return {name: to_numpy(v) for name, v in out.items()} if to_host else out
