@@ -261,6 +261,32 @@ class Graph:
     def __repr__(self) -> str:
         return f"<Graph: {len(self._nodes)} nodes, inputs {list(self.inputs)}, outputs {list(self.outputs)}>"
 
+    def astype(self, dtype: str) -> Graph:
+        """A copy in which every floating-point input and constant has ``dtype``.
+
+        Every other node is rebuilt with the same op, attributes and name, so its dtype follows
+        NumPy's promotion (an FFT of float32 data is complex64).
+
+        >>> g = Graph(); x = g.input("x", (3,))
+        >>> _ = g.output("y", 2.0 * x)
+        >>> g.astype("float32").outputs["y"].dtype
+        'float32'
+        """
+        target = _dtype_name(dtype)
+        copy = Graph()
+        new: dict[Node, Node] = {}
+        for node in self._nodes:
+            kw = node.kwargs
+            if node.op in ("input", "const") and np.dtype(node.dtype).kind == "f":
+                kw["dtype"] = target
+            if node.op == "input":
+                new[node] = copy.input(node.name, node.shape, kw["dtype"])
+            else:
+                new[node] = copy.apply(node.op, [new[x] for x in node.inputs], name=node.name, **kw)
+        for name, node in self.outputs.items():
+            copy.output(name, new[node])
+        return copy
+
     # ------------------------------------------------------------ serialization
 
     def to_json(self, indent: int | None = None) -> str:

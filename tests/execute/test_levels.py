@@ -1,0 +1,92 @@
+"""The levels executor's plan: groups, gathers, launches, freeing and predicted memory, by hand."""
+
+import numpy as np
+
+import algorithms
+import depthgraph
+from depthgraph import ops
+from depthgraph.execute.levels import schedule
+
+
+def test_independent_nodes_of_a_level_form_one_group():
+    g = depthgraph.Graph()
+    xs = [g.input(f"x{i}", (4,)) for i in range(4)]
+    g.output("y", ops.stack([ops.exp(x) for x in xs]))
+    s = schedule(g)
+    assert [(grp.op, len(grp.nodes), grp.level) for grp in s.groups] == [("exp", 4, 1), ("stack", 1, 2)]
+    # the exp operand: four input slabs, each a free slice, joined by one concatenate
+    assert [grp.launches for grp in s.groups] == [2, 1] and s.launches == 3
+    data = {f"x{i}": np.arange(4.0) + i for i in range(4)}
+    np.testing.assert_array_equal(depthgraph.execute(g, data, executor="levels")["y"], np.exp(np.arange(4.0) + np.arange(4.0)[:, None]))
+
+
+def test_views_are_folded_into_gathers_and_shared_operands_broadcast():
+    g = depthgraph.Graph()
+    u = g.input("u", (6,))
+    two = g.constant(2.0)
+    g.output("y", ops.stack([u[k] * two for k in range(6)]))
+    s = schedule(g)
+    assert [(grp.op, len(grp.nodes)) for grp in s.groups] == [("mul", 6), ("stack", 1)]
+    mul = s.groups[0]
+    views, constant = mul.operands
+    assert views.free and not views.shared  # u[0] … u[5] are consecutive: a free slice of u
+    assert constant.shared and constant.free  # one constant node for all six: a slice of 1, broadcast
+    assert mul.launches == 1
+    out = depthgraph.execute(g, {"u": np.arange(6.0)}, executor="levels")["y"]
+    np.testing.assert_array_equal(out, 2.0 * np.arange(6.0))
+
+
+def test_scattered_operands_are_taken_and_permuted():
+    g = depthgraph.Graph()
+    u = g.input("u", (4,))
+    v = g.input("v", (4,))
+    # operands alternate between u and v and run backwards: two takes, a concatenate, a permutation
+    g.output("y", ops.stack([ops.exp(u[3 - k] if k % 2 else v[k]) for k in range(4)]))
+    grp = schedule(g).groups[0]
+    assert grp.op == "exp" and len(grp.nodes) == 4 and grp.operands[0].launches == 4
+    u0, v0 = np.arange(4.0), 10 + np.arange(4.0)
+    expected = np.exp([v0[0], u0[2], v0[2], u0[0]])
+    np.testing.assert_allclose(depthgraph.execute(g, {"u": u0, "v": v0}, executor="levels")["y"], expected)
+
+
+def test_chain_frees_each_slab_after_its_reader_and_predicts_peak():
+    g = depthgraph.Graph()
+    x = g.input("x", (1000,))
+    g.output("y", ops.exp(ops.exp(ops.exp(x))))
+    s = schedule(g)
+    assert [grp.frees for grp in s.groups] == [(0,), (1,), (2,)]  # input, then each result, freed by its reader
+    # live at most: one operand and one result of 1000 float64 (8000 bytes each)
+    assert s.peak_bytes == 16_000
+
+
+def test_schedule_is_compiled_once_and_recompiled_when_the_graph_grows():
+    g = depthgraph.Graph()
+    x = g.input("x", (2,))
+    g.output("y", -x)
+    first = schedule(g)
+    assert schedule(g) is first
+    g.output("z", ops.exp(x))
+    assert schedule(g) is not first and len(schedule(g).groups) == 2
+
+
+def test_levels_match_the_analysis_steps():
+    for name, params in [("kernel-doubling", {"L": 64, "n": 8}), ("scan-blelloch", {"L": 64, "n": 4}),
+                         ("recurrence", {"L": 16, "n": 4})]:
+        graph = algorithms.get(name).build(**params)
+        assert len(schedule(graph).levels) == depthgraph.analyze(graph).steps, name
+
+
+def test_to_host_and_batched_matmul_forms():
+    g = depthgraph.Graph()
+    A = g.input("A", (3, 3))
+    vs = [g.input(f"v{i}", (3,)) for i in range(3)]
+    g.output("mv", ops.stack([A @ v for v in vs]))  # shared matrix, stacked vectors
+    g.output("vm", ops.stack([v @ A for v in vs]))
+    g.output("dots", ops.stack([ops.dot(v, v) for v in vs]))
+    rng = np.random.default_rng(0)
+    data = {"A": rng.standard_normal((3, 3)), **{f"v{i}": rng.standard_normal(3) for i in range(3)}}
+    out = depthgraph.execute(g, data, executor="levels", to_host=True)
+    V = np.stack([data[f"v{i}"] for i in range(3)])
+    np.testing.assert_allclose(out["mv"], V @ data["A"].T, rtol=1e-14)
+    np.testing.assert_allclose(out["vm"], V @ data["A"], rtol=1e-14)
+    np.testing.assert_allclose(out["dots"], (V * V).sum(axis=1), rtol=1e-14)
