@@ -261,6 +261,34 @@ class Graph:
     def __repr__(self) -> str:
         return f"<Graph: {len(self._nodes)} nodes, inputs {list(self.inputs)}, outputs {list(self.outputs)}>"
 
+    def embed(self, other: Graph, prefix: str) -> dict[str, Node]:
+        """Copy ``other`` into this graph, every name prefixed; return its outputs' new nodes.
+
+        ``other``'s inputs become inputs of this graph (``prefix + name``), so embedding one
+        algorithm k times with k prefixes builds k independent channels in one graph.
+
+        >>> one = Graph(); x = one.input("x", (2,)); _ = one.output("y", -x)
+        >>> wide = Graph()
+        >>> ys = [wide.embed(one, f"c{i}/")["y"] for i in range(3)]
+        >>> list(wide.inputs), [y.name for y in ys]
+        (['c0/x', 'c1/x', 'c2/x'], ['c0/neg_1', 'c1/neg_1', 'c2/neg_1'])
+        """
+        new = self._copy_nodes(other, prefix)
+        return {name: new[node] for name, node in other.outputs.items()}
+
+    def _copy_nodes(self, other: Graph, prefix: str, float_dtype: str | None = None) -> dict[Node, Node]:
+        """Rebuild every node of ``other`` here (names prefixed; float sources in ``float_dtype``)."""
+        new: dict[Node, Node] = {}
+        for node in other._nodes:
+            kw = node.kwargs
+            if float_dtype and node.op in ("input", "const") and np.dtype(node.dtype).kind == "f":
+                kw["dtype"] = float_dtype
+            if node.op == "input":
+                new[node] = self.input(prefix + node.name, node.shape, kw["dtype"])
+            else:
+                new[node] = self.apply(node.op, [new[x] for x in node.inputs], name=prefix + node.name, **kw)
+        return new
+
     def astype(self, dtype: str) -> Graph:
         """A copy in which every floating-point input and constant has ``dtype``.
 
@@ -272,17 +300,8 @@ class Graph:
         >>> g.astype("float32").outputs["y"].dtype
         'float32'
         """
-        target = _dtype_name(dtype)
         copy = Graph()
-        new: dict[Node, Node] = {}
-        for node in self._nodes:
-            kw = node.kwargs
-            if node.op in ("input", "const") and np.dtype(node.dtype).kind == "f":
-                kw["dtype"] = target
-            if node.op == "input":
-                new[node] = copy.input(node.name, node.shape, kw["dtype"])
-            else:
-                new[node] = copy.apply(node.op, [new[x] for x in node.inputs], name=node.name, **kw)
+        new = copy._copy_nodes(self, "", _dtype_name(dtype))
         for name, node in self.outputs.items():
             copy.output(name, new[node])
         return copy

@@ -156,3 +156,22 @@ def test_json_round_trip_of_every_attribute_kind(g):
     data = {"a": np.arange(16, dtype=np.float32).reshape(4, 4)}
     for name, value in depthgraph.execute(g, data).items():
         np.testing.assert_array_equal(depthgraph.execute(again, data)[name], value)
+
+
+def test_embed_builds_independent_channels_and_astype_changes_float_sources():
+    one = depthgraph.Graph()
+    x = one.input("x", (3,))
+    k = one.input("k", (3,), dtype="int8")  # int8 + float32 stays float32 under NumPy promotion
+    one.output("y", ops.sum(x * 0.5 + k))
+    wide = depthgraph.Graph()
+    for c in range(3):
+        wide.output(f"y{c}", wide.embed(one, f"c{c}/")["y"])
+    assert list(wide.inputs) == ["c0/x", "c0/k", "c1/x", "c1/k", "c2/x", "c2/k"]
+    a1, a3 = depthgraph.analyze(one), depthgraph.analyze(wide)
+    assert (a3.work, a3.span) == (3 * a1.work, a1.span)  # three channels side by side
+    data = {f"c{c}/{n}": v for c in range(3) for n, v in (("x", np.arange(3.0) + c), ("k", np.arange(3, dtype=np.int8)))}
+    out = depthgraph.execute(wide, data)
+    assert [float(out[f"y{c}"]) for c in range(3)] == [0.5 * (3 + 3 * c) + 3 for c in range(3)]
+    narrow = one.astype("float32")
+    assert [n.dtype for n in narrow.inputs.values()] == ["float32", "int8"]
+    assert narrow.outputs["y"].dtype == "float32" and one.outputs["y"].dtype == "float64"
