@@ -22,12 +22,14 @@ from depthgraph.errors import (
     ShapeError,
     UnknownOpError,
 )
-from depthgraph.execute import execute
+from depthgraph.executors import execute, to_dask
+from depthgraph.executors.levels import Schedule, schedule
 from depthgraph.ir import Graph, Node
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Analysis", "CycleError", "DepthGraphError", "Graph", "GraphError", "InputError", "Node",
-    "ParameterError", "ShapeError", "UnknownOpError", "analyze", "execute", "ops", "to_networkx",
+    "ParameterError", "Schedule", "ShapeError", "UnknownOpError", "analyze", "execute", "ops", "schedule", "to_dask",
+    "to_networkx",
 ]

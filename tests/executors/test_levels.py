@@ -5,7 +5,7 @@ import numpy as np
 import algorithms
 import depthgraph
 from depthgraph import ops
-from depthgraph.execute.levels import schedule
+from depthgraph.executors.levels import schedule
 
 
 def test_independent_nodes_of_a_level_form_one_group():

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from depthgraph import ops
-from depthgraph.execute.backend import array_module, bind_inputs, to_numpy
+from depthgraph.executors.backend import array_module, bind_inputs, to_numpy
 from depthgraph.ir import Graph, Node
 
 
@@ -156,6 +156,7 @@ def _compile(graph: Graph) -> Schedule:
     level: dict[Node, int] = {}
     slab_of: dict[Node, tuple[int, int]] = {}  # computed or source node -> (slab, row)
     flat: dict[Node, tuple[int, np.ndarray]] = {}  # view -> (root slab, flat positions)
+    ranges: set[Node] = set()  # views whose positions are consecutive (cheap to index further)
     slab_shapes: list[tuple[int, tuple[int, ...], str]] = []  # (rows, member shape, dtype)
     inputs, constants, views, by_key = [], {}, [], {}
 
@@ -194,7 +195,12 @@ def _compile(graph: Graph) -> Schedule:
         nonlocal view_at
         while view_at < len(views) and level[views[view_at]] < lv:
             view = views[view_at]
-            flat[view] = _view_positions(view, *_positions(view.inputs[0], slab_of, flat))
+            operand = view.inputs[0]
+            slab, positions = _positions(operand, slab_of, flat)
+            positions = _view_positions(view, positions, operand not in flat or operand in ranges)
+            flat[view] = (slab, positions)
+            if positions.size and np.array_equal(positions.reshape(-1), np.arange(positions.flat[0], positions.flat[0] + positions.size)):
+                ranges.add(view)
             view_at += 1
 
     groups_raw = []
@@ -237,16 +243,15 @@ def _positions(node: Node, slab_of: dict, flat: dict) -> tuple[int, np.ndarray]:
     return slab, np.arange(row * n, (row + 1) * n, dtype=np.int64).reshape(node.shape)
 
 
-def _view_positions(view: Node, slab: int, positions: np.ndarray) -> tuple[int, np.ndarray]:
+def _view_positions(view: Node, positions: np.ndarray, consecutive: bool) -> np.ndarray:
     """The positions a view selects from its operand's ``positions``.
 
-    Basic indexing of a C-contiguous block (a slab row: the common ``u[k]``) is computed from
-    the block's start and strides, in time proportional to the result, not to the operand.
+    Basic indexing of ``consecutive`` positions (a slab row: the common ``u[k]``) is computed
+    from the block's start and strides, in time proportional to the result, not the operand.
     """
-    start = int(positions.flat[0]) if positions.size else 0
-    contiguous = positions.size and positions.flags.c_contiguous and int(positions.flat[-1]) == start + positions.size - 1
-    if view.op != "getitem" or not contiguous:
-        return slab, np.ascontiguousarray(ops.get(view.op).impl(np, positions, **view.kwargs))
+    if view.op != "getitem" or not consecutive or not positions.size:
+        return np.ascontiguousarray(ops.get(view.op).impl(np, positions, **view.kwargs))
+    start = int(positions.flat[0])
     shape = positions.shape
     strides = [ops.size(shape[i + 1:]) for i in range(len(shape))]
     index = list(ops.decode_index(view.kwargs["index"]))
@@ -268,7 +273,7 @@ def _view_positions(view: Node, slab: int, positions: np.ndarray) -> tuple[int, 
     out = np.array(offset, dtype=np.int64)
     for a in axes:
         out = out[..., None] + a
-    return slab, out
+    return out
 
 
 def _gather(values: list[Node], slab_of: dict, flat: dict) -> Gather:

@@ -12,9 +12,9 @@ from depthgraph.ir import Graph
 # executor name -> module whose ``run(graph, inputs, backend=..., **options)`` executes a graph.
 # Imported on first use: the dask executor pulls in dask and distributed.
 EXECUTORS: dict[str, str] = {
-    "eager": "depthgraph.execute.eager",
-    "levels": "depthgraph.execute.levels",
-    "dask": "depthgraph.execute.dask",
+    "eager": "depthgraph.executors.eager",
+    "levels": "depthgraph.executors.levels",
+    "dask": "depthgraph.executors.dask",
 }
 
 
@@ -58,7 +58,7 @@ def to_dask(graph: Graph, inputs: dict[str, Any], partition: str = "levels", bac
             blocks: int | None = None, min_task_work: int | None = None) -> tuple[dict, dict[str, Any]]:
     """A Dask task graph for ``graph`` on ``inputs`` and the key of each output.
 
-    See `depthgraph.execute.dask.to_dask` (this wrapper imports dask only when called).
+    See `depthgraph.executors.dask.to_dask` (this wrapper imports dask only when called).
 
     >>> import numpy as np, dask, depthgraph
     >>> g = depthgraph.Graph(); x = g.input("x", (2,)); _ = g.output("y", x + x)
@@ -66,7 +66,7 @@ def to_dask(graph: Graph, inputs: dict[str, Any], partition: str = "levels", bac
     >>> dask.get(dsk, keys["y"])
     array([2., 2.])
     """
-    from depthgraph.execute import dask as dask_executor
+    from depthgraph.executors import dask as dask_executor
 
     return dask_executor.to_dask(graph, inputs, partition=partition, backend=backend, blocks=blocks,
                                  min_task_work=min_task_work)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from depthgraph import ops
-from depthgraph.execute.backend import array_module, bind_inputs, to_numpy
+from depthgraph.executors.backend import array_module, bind_inputs, to_numpy
 from depthgraph.ir import Graph
 
 

@@ -1,0 +1,497 @@
+"""The Dask executor: a graph becomes a Dask task graph, run by any Dask scheduler.
+
+A Dask task costs 0.1–6 ms (DESIGN.md, "Execution"), while one array op costs 1–30 µs, so one
+task per op (``partition="op"``, kept for teaching and tests) is dominated by scheduling. The
+default ``partition="levels"`` cuts the DAG into coarse tasks: **ranges of consecutive levels ×
+blocks of independent nodes**, each task running its piece of the DAG — rebuilt as a small
+`Graph` of its own — with the levels executor on the worker that runs it (on the CuPy backend,
+on that worker's current device: dask-cuda gives each worker one GPU).
+
+How the default partition is chosen
+-----------------------------------
+1. **Free sources are copied, not shipped.** Constants, and views whose every ancestor is an
+   input or a constant, cost nothing; each task that reads one rebuilds it from the graph's
+   inputs. They are never task members of their own, so they neither tie unrelated nodes into
+   one block nor add edges between tasks.
+2. **Level ranges.** Levels are as in `depthgraph.analyze`. Walking levels in order, the current
+   range is closed *after* a level once its work reaches ``min_task_work × blocks`` (so each
+   block can get about ``min_task_work``), and closed *before* a level that would join the
+   range's weakly connected components into fewer than ``min(blocks, components so far)`` once
+   the range already holds ``min_task_work`` of work (so a join at the top of a wide graph — a
+   tree's root, a final ``stack`` — does not fuse all the independent work below it into one
+   task). A graph whose total work is under ``min_task_work`` is therefore one range.
+3. **Blocks.** Within a range, the sub-DAG of its (non-free) nodes splits into weakly connected
+   components; they are packed into at most ``blocks`` blocks, largest work first, each into
+   the least-loaded block (LPT). One task per non-empty (range, block).
+
+The task graph is acyclic: every edge ``u → v`` of the DAG has ``level(u) ≤ level(v)`` (a node
+is at least at its operands' level), so ``range(u) ≤ range(v)``. If the ranges differ, the task
+edge goes to a strictly later range. If they are equal, ``u`` and ``v`` are joined by an edge of
+that range's sub-DAG, hence lie in one weakly connected component, hence in one block — one task,
+no task edge. Free sources give no task edges (rule 1). So task edges only go from range ``r`` to
+ranges ``> r``, and a cycle is impossible.
+
+A task returns ``{node name: array}`` for its members read by later tasks or declared as
+outputs; a downstream task takes the whole upstream dicts and picks what it needs (no getter
+tasks, which would cost as much as a task each). Each graph output has a small getter task.
+The partition and its subgraphs are built once per graph and options and reused by later calls.
+
+With a ``distributed.Client``, `run` first scatters the inputs to every worker (the scheduler
+only places a task on workers that hold its dependencies, so inputs on one worker would keep
+every task there); then blocks of one range spread over the workers, and later ranges follow
+their data. No worker restrictions are set.
+"""
+
+from __future__ import annotations
+
+import heapq
+import operator
+import os
+import uuid
+import weakref
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from depthgraph import ops
+from depthgraph.errors import ParameterError
+from depthgraph.executors.backend import array_module, bind_inputs, to_numpy
+from depthgraph.ir import Graph, Node
+
+PARTITIONS = ("levels", "op")
+SCHEDULERS = ("sync", "threads")
+
+# The executor each coarse task runs its subgraph with.
+TASK_EXECUTOR = "levels"
+
+# Default ``min_task_work`` per backend, in work units (elements / multiply-adds, as in
+# `depthgraph.ops.cost`): about a millisecond of compute — the size of a distributed task's
+# overhead — for NumPy on one core (~10^9 simple ops/s) and for a GPU (~10^12).
+MIN_TASK_WORK = {"numpy": 2_000_000, "cupy": 2_000_000_000}
+
+Key = Hashable
+
+
+# ------------------------------------------------------------------ task functions
+
+
+@dataclass(frozen=True)
+class _OpTask:
+    """One node's op, for ``partition="op"``: ``task(*operand arrays) -> array``."""
+
+    op: str
+    attrs: tuple
+    backend: str
+
+    def __call__(self, *arrays: Any) -> Any:
+        return ops.get(self.op).impl(array_module(self.backend), *arrays, **dict(self.attrs))
+
+
+@dataclass(frozen=True)
+class _SubgraphTask:
+    """A coarse task: run ``graph`` (a piece of the DAG) on arrays picked from its arguments.
+
+    ``sources`` holds, per input of ``graph``, ``(input name, argument position, pick)``: the
+    argument is an array (a graph input) when ``pick`` is None, else an upstream task's dict,
+    from which ``pick`` is taken.
+    """
+
+    graph: Graph
+    sources: tuple[tuple[str, int, str | None], ...]
+    backend: str
+
+    def __call__(self, *args: Any) -> dict[str, Any]:
+        from depthgraph.executors import execute
+
+        inputs = {name: args[i] if pick is None else args[i][pick] for name, i, pick in self.sources}
+        return execute(self.graph, inputs, executor=TASK_EXECUTOR, backend=self.backend)
+
+
+# ------------------------------------------------------------------ subgraphs
+
+
+def subgraph(graph: Graph, members: Sequence[Node], outputs: Sequence[Node]) -> Graph:
+    """A new `Graph` computing ``outputs`` from ``members`` of ``graph``, with the public API.
+
+    Every operand of a member that is not itself a member becomes an input named after its
+    producer; each member of ``outputs`` becomes an output named after the node. Node names are
+    kept, so the pieces of one graph never clash.
+
+    >>> import depthgraph
+    >>> g = depthgraph.Graph(); x = g.input("x", (3,))
+    >>> y = g.output("y", depthgraph.ops.exp(x * 2.0))
+    >>> sub = subgraph(g, [y], [y])
+    >>> list(sub.inputs), list(sub.outputs)
+    (['mul_2'], ['exp_3'])
+    """
+    sub = Graph()
+    built: dict[Node, Node] = {}
+    for node in sorted(members, key=lambda n: n.index):
+        operands = []
+        for x in node.inputs:
+            if x not in built:
+                built[x] = sub.input(x.name, x.shape, x.dtype)
+            operands.append(built[x])
+        built[node] = sub.apply(node.op, operands, name=node.name, **node.kwargs)
+    for node in outputs:
+        sub.output(node.name, built[node])
+    return sub
+
+
+# ------------------------------------------------------------------ partitioning
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[Any, Any] = {}
+
+    def find(self, a: Any) -> Any:
+        parent = self.parent
+        root = a
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[a] != root:  # path compression
+            parent[a], a = root, parent[a]
+        return root
+
+    def union(self, a: Any, b: Any) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        self.parent[rb] = ra
+        return True
+
+
+def _free_sources(nodes: list[Node], depth: dict[Node, int]) -> set[Node]:
+    """Constants and views whose ancestors are all inputs or constants: copied into each task."""
+    free: set[Node] = set()
+    for node in nodes:
+        if node.op == "const" or (
+            node.op != "input" and depth[node] == 0 and all(x.op == "input" or x in free for x in node.inputs)
+        ):
+            free.add(node)
+    return free
+
+
+def _components(members: list[Node], uf: _UnionFind) -> list[list[Node]]:
+    """``members`` grouped by their root in ``uf``, each group in topological order."""
+    groups: dict[Node, list[Node]] = {}
+    for v in sorted(members, key=lambda n: n.index):
+        groups.setdefault(uf.find(v), []).append(v)
+    return list(groups.values())
+
+
+def _level_ranges(nodes: list[Node], level: dict[Node, int], work: dict[Node, int], blocks: int,
+                  min_task_work: float) -> list[list[list[Node]]]:
+    """The (non-free, non-input) ``nodes`` cut into ranges of consecutive levels (module doc,
+    rule 2); each range as its weakly connected components."""
+    by_level: list[list[Node]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for node in nodes:
+        by_level[level[node]].append(node)
+    ranges: list[list[list[Node]]] = []
+    current: list[Node] = []
+    uf, count, range_work = _UnionFind(), 0, 0  # uf.parent holds exactly the current range's nodes
+    for layer in by_level:
+        if not layer:
+            continue
+        # Trial: how many components would the range have with this level? The old components'
+        # roots and the new nodes are distinct elements; each successful union removes one.
+        trial, merges = _UnionFind(), 0
+        for v in layer:
+            for u in v.inputs:
+                if u in uf.parent:
+                    merges += trial.union(v, uf.find(u))
+                elif u in work and level[u] == level[v]:  # a view of a node of this level
+                    merges += trial.union(v, u)
+        if current and range_work >= min_task_work and count + len(layer) - merges < min(blocks, count):
+            ranges.append(_components(current, uf))
+            current, uf, count, range_work = [], _UnionFind(), 0, 0
+        for v in layer:  # layer is in topological order: a same-level operand comes first
+            uf.find(v)
+            count += 1
+            for u in v.inputs:
+                if u in uf.parent and u is not v:
+                    count -= uf.union(u, v)
+            range_work += work[v]
+        current.extend(layer)
+        if range_work >= min_task_work * blocks:
+            ranges.append(_components(current, uf))
+            current, uf, count, range_work = [], _UnionFind(), 0, 0
+    if current:
+        ranges.append(_components(current, uf))
+    return ranges
+
+
+def _pack(components: list[list[Node]], work: dict[Node, int], blocks: int) -> list[list[Node]]:
+    """Components into at most ``blocks`` blocks: largest work first, each to the least loaded."""
+    weights = [sum(work[n] for n in c) for c in components]
+    order = sorted(range(len(components)), key=lambda i: (-weights[i], components[i][0].index))
+    packed: list[list[Node]] = [[] for _ in range(min(blocks, len(components)))]
+    heap = [(0, b) for b in range(len(packed))]  # (load, block): the least loaded on top
+    for i in order:
+        load, b = heapq.heappop(heap)
+        packed[b].extend(components[i])
+        heapq.heappush(heap, (load + weights[i], b))
+    return [sorted(block, key=lambda n: n.index) for block in packed]
+
+
+def partition_nodes(graph: Graph, blocks: int, min_task_work: float) -> list[list[list[Node]]]:
+    """The default partition: ``[range][block] -> member nodes`` (module doc, rules 1–3).
+
+    Free sources and inputs are in no block.
+
+    >>> import depthgraph
+    >>> g = depthgraph.Graph(); x = g.input("x", (4,))
+    >>> for i in range(4):
+    ...     _ = g.output(f"y{i}", depthgraph.ops.exp(x * float(i)))
+    >>> [[len(block) for block in blocks] for blocks in partition_nodes(g, blocks=2, min_task_work=10**6)]
+    [[4, 4]]
+    """
+    nodes = graph.nodes
+    work: dict[Node, int] = {}
+    depth: dict[Node, int] = {}
+    level: dict[Node, int] = {}  # as `depthgraph.analyze` defines it
+    for node in nodes:
+        work[node], depth[node] = ops.cost(node)
+        level[node] = max((level[x] for x in node.inputs), default=0) + (depth[node] > 0)
+    free = _free_sources(nodes, depth)
+    candidates = [n for n in nodes if n.op != "input" and n not in free]
+    work = {n: work[n] for n in candidates}
+    return [_pack(components, work, blocks)
+            for components in _level_ranges(candidates, level, work, blocks, min_task_work)]
+
+
+# ------------------------------------------------------------------ the Dask graph
+
+
+def _check_options(partition: str, blocks: Any, min_task_work: Any) -> None:
+    if partition not in PARTITIONS:
+        raise ParameterError(f"unknown partition {partition!r}; choose from {', '.join(PARTITIONS)}")
+    if blocks is not None and (isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 1):
+        raise ParameterError(f"blocks must be an int >= 1 (or None for one per worker), got {blocks!r}")
+    if min_task_work is not None and (isinstance(min_task_work, bool) or not isinstance(min_task_work, (int, float))
+                                      or min_task_work < 0):
+        raise ParameterError(f"min_task_work must be a number >= 0 (or None for the backend's default), "
+                             f"got {min_task_work!r}")
+
+
+def to_dask(graph: Graph, inputs: dict[str, Any], partition: str = "levels", backend: str = "numpy",
+            blocks: int | None = None, min_task_work: int | None = None) -> tuple[dict[Key, Any], dict[str, Key]]:
+    """A Dask task graph computing ``graph``'s outputs on ``inputs``, and the key of each output.
+
+    Parameters
+    ----------
+    graph : Graph
+        The graph to run.
+    inputs : dict of str to array
+        One array per declared input; checked and put on ``backend`` (`bind_inputs`) and held
+        in the task graph as data.
+    partition : str
+        ``"levels"`` (default): coarse tasks, ranges of levels × blocks of independent nodes,
+        each running its piece with the levels executor (module doc). ``"op"``: one task per
+        node, for teaching and tests.
+    backend : str
+        ``"numpy"`` or ``"cupy"``; a task computes on its worker's current device.
+    blocks : int, optional
+        At most this many tasks per level range; default ``os.cpu_count()`` (`run` passes the
+        number of workers of a ``distributed.Client``).
+    min_task_work : int, optional
+        Work (`depthgraph.ops.cost` units) a task should carry to make its overhead small;
+        default `MIN_TASK_WORK` of the backend.
+
+    Returns
+    -------
+    dsk : dict
+        Dask's classic graph spec: key -> ``(callable, *args)`` task or data. Keys are tuples
+        ``(name unique to this call and kind, kind, ...)`` with kind ``"input"`` (data),
+        ``"node"`` (``partition="op"``), ``"task"`` (``range, block``), ``"free"`` or ``"output"``.
+    output_keys : dict of str to key
+        Graph output name -> the key whose value is that output's array.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown partition, ``blocks < 1`` or ``min_task_work < 0``.
+    InputError
+        For inputs that don't match the graph's declared inputs.
+
+    Examples
+    --------
+    >>> import numpy as np, dask, depthgraph
+    >>> g = depthgraph.Graph(); x = g.input("x", (3,))
+    >>> _ = g.output("y", depthgraph.ops.exp(2.0 * x) + 1.0)
+    >>> dsk, keys = to_dask(g, {"x": np.zeros(3)}, partition="op")
+    >>> len(dsk)  # x, the constants 2.0 and 1.0, mul, exp, add
+    6
+    >>> dask.get(dsk, keys["y"])
+    array([2., 2., 2.])
+    >>> dsk, keys = to_dask(g, {"x": np.zeros(3)})  # x, one coarse task, one output getter
+    >>> len(dsk), dask.get(dsk, keys["y"])
+    (3, array([2., 2., 2.]))
+    """
+    _check_options(partition, blocks, min_task_work)
+    xp = array_module(backend)
+    bound = bind_inputs(graph, inputs, xp)
+    token = uuid.uuid4().hex[:12]
+
+    def key(suffix: tuple) -> Key:
+        # ("depthgraph-task-<token>", "task", range, block): unique to this call, and one Dask
+        # task group per kind, so that the scheduler's duration estimates for coarse tasks are
+        # not diluted by the instant input and getter keys (which made it keep every task on
+        # the worker holding the inputs).
+        return (f"depthgraph-{suffix[0]}-{token}", *suffix)
+
+    dsk: dict[Key, Any] = {key(("input", name)): value for name, value in bound.items()}
+    input_key = {graph.inputs[name]: key(("input", name)) for name in bound}
+    if partition == "op":
+        node_key = dict(input_key)
+        for node in graph.nodes:
+            if node.op != "input":
+                node_key[node] = k = key(("node", node.name))
+                dsk[k] = (_OpTask(node.op, node.attrs, backend), *(node_key[x] for x in node.inputs))
+        return dsk, {name: node_key[node] for name, node in graph.outputs.items()}
+    if blocks is None:
+        blocks = os.cpu_count() or 1
+    if min_task_work is None:
+        min_task_work = MIN_TASK_WORK[backend]
+    tasks, outputs = _template(graph, backend, blocks, min_task_work)
+    for suffix, function, args, extra in tasks:
+        dsk[key(suffix)] = (function, *map(key, args), *extra)
+    return dsk, {name: key(suffix) for name, suffix in outputs.items()}
+
+
+# graph -> {(structure, options): template}. The partition and its subgraphs are built once per
+# graph shape and options, so repeated runs skip that work and the levels executor can reuse the
+# plans it compiles for each subgraph. Keys are made unique per `to_dask` call from the template.
+_TEMPLATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+_Template = tuple[list[tuple[tuple, Any, tuple[tuple, ...], tuple]], dict[str, tuple]]
+
+
+def _template(graph: Graph, backend: str, blocks: int, min_task_work: float) -> _Template:
+    """The coarse tasks of ``graph`` with keys as suffixes, made a call's own by `to_dask`, cached per graph."""
+    structure = (len(graph), tuple((name, node.index) for name, node in graph.outputs.items()),
+                 backend, blocks, min_task_work)
+    cache = _TEMPLATES.setdefault(graph, {})
+    if structure not in cache:
+        cache.clear()  # the graph grew, or other options: keep one template per graph
+        cache[structure] = _coarse(graph, backend, partition_nodes(graph, blocks, min_task_work))
+    return cache[structure]
+
+
+def _coarse(graph: Graph, backend: str, ranges: list[list[list[Node]]]) -> _Template:
+    """One `_SubgraphTask` per (range, block), and one getter per output, keyed by suffixes:
+    ``("input", name)``, ``("task", range, block)``, ``("free",)``, ``("output", name)``."""
+    input_key = {node: ("input", name) for name, node in graph.inputs.items()}
+    owner: dict[Node, tuple] = {}
+    for r, blocks in enumerate(ranges):
+        for b, members in enumerate(blocks):
+            for node in members:
+                owner[node] = ("task", r, b)
+    # Which members each task must return: those read by another task, and graph outputs.
+    wanted: dict[tuple, set[Node]] = {}
+    for node in graph.nodes:
+        for x in node.inputs:
+            if x in owner and owner.get(node) != owner[x]:
+                wanted.setdefault(owner[x], set()).add(x)
+    for node in graph.outputs.values():
+        if node in owner:
+            wanted.setdefault(owner[node], set()).add(node)
+    # Outputs that are free sources are computed by one extra task.
+    free_outputs = list(dict.fromkeys(n for n in graph.outputs.values() if n not in owner and n not in input_key))
+    pieces = [(("task", r, b), members) for r, blocks in enumerate(ranges) for b, members in enumerate(blocks)]
+    if free_outputs:
+        pieces.append((("free",), free_outputs))
+        wanted[("free",)] = set(free_outputs)
+    tasks = []
+    for key, members in pieces:
+        inside = set(members)
+        # Operands neither owned by a task nor inputs are free sources: copy them (and theirs) in.
+        stack = [x for n in members for x in n.inputs if x not in inside and x not in owner and x not in input_key]
+        while stack:
+            x = stack.pop()
+            if x not in inside:
+                inside.add(x)
+                stack.extend(y for y in x.inputs if y not in inside and y not in input_key)
+        sub = subgraph(graph, list(inside), sorted(wanted.get(key, ()), key=lambda n: n.index))
+        position: dict[tuple, int] = {}  # upstream key -> argument position
+        sources = []
+        for name in sub.inputs:
+            producer = graph.node(name)
+            upstream = input_key.get(producer) or owner[producer]
+            sources.append((name, position.setdefault(upstream, len(position)),
+                            None if producer in input_key else name))
+        tasks.append((key, _SubgraphTask(sub, tuple(sources), backend), tuple(position), ()))
+    outputs: dict[str, tuple] = {}
+    for name, node in graph.outputs.items():
+        if node in input_key:
+            outputs[name] = input_key[node]
+        else:
+            outputs[name] = ("output", name)
+            tasks.append((("output", name), operator.getitem, (owner.get(node, ("free",)),), (node.name,)))
+    return tasks, outputs
+
+
+# ------------------------------------------------------------------ running
+
+
+def _is_client(scheduler: Any) -> bool:
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        return False
+    return isinstance(scheduler, Client)
+
+
+def run(graph: Graph, inputs: dict[str, Any], backend: str = "numpy", to_host: bool = False,
+        scheduler: Any = "threads", partition: str = "levels", blocks: int | None = None,
+        min_task_work: int | None = None) -> dict[str, Any]:
+    """Run ``graph`` as a Dask graph (`to_dask`) on ``scheduler``; return ``{output name: array}``.
+
+    Parameters
+    ----------
+    graph, inputs, backend, to_host
+        As for every executor (`depthgraph.execute`).
+    scheduler : str or distributed.Client
+        ``"sync"`` (`dask.local.get_sync`, one thread, for debugging), ``"threads"``
+        (`dask.threaded.get`), or a ``distributed.Client`` — a LocalCluster, dask-cuda's
+        LocalCUDACluster (one worker per GPU), or a client of any cluster's scheduler. The
+        scheduler spreads independent tasks over the workers.
+    partition, blocks, min_task_work
+        As for `to_dask`; with a Client, ``blocks`` defaults to its number of workers.
+
+    Examples
+    --------
+    >>> import numpy as np, depthgraph
+    >>> g = depthgraph.Graph(); A = g.input("A", (2, 2)); x = g.input("x", (2,))
+    >>> _ = g.output("y", A @ (A @ x))
+    >>> run(g, {"A": 2 * np.eye(2), "x": np.ones(2)}, scheduler="sync")["y"]
+    array([4., 4.])
+    """
+    client = None
+    if isinstance(scheduler, str) and scheduler in SCHEDULERS:
+        import dask.local
+        import dask.threaded
+
+        get = dask.local.get_sync if scheduler == "sync" else dask.threaded.get
+    elif _is_client(scheduler):
+        client = scheduler
+        get = client.get
+    else:
+        raise ParameterError(f"unknown scheduler {scheduler!r}; choose from {', '.join(SCHEDULERS)} "
+                             f"or a distributed.Client")
+    _check_options(partition, blocks, min_task_work)
+    if blocks is None and client is not None:
+        blocks = max(len(client.nthreads()), 1)
+    dsk, output_keys = to_dask(graph, inputs, partition=partition, backend=backend, blocks=blocks,
+                               min_task_work=min_task_work)
+    if client is not None:
+        # Inputs go to every worker first. Otherwise they sit on one worker, and the scheduler,
+        # which only considers workers holding a task's dependencies, runs every task there.
+        inputs_ = {k: v for k, v in dsk.items() if k[1] == "input"}
+        if inputs_:
+            dsk.update(client.scatter(inputs_, broadcast=True))
+    names = list(output_keys)
+    values = get(dsk, [output_keys[name] for name in names])
+    out = dict(zip(names, values))
+    return {name: to_numpy(v) for name, v in out.items()} if to_host else out
