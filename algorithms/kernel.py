@@ -5,15 +5,19 @@ shape (L,), and y = K * u (causal convolution truncated to L) is the SSM's outpu
 
 * **sequential** — the matvec chain v_1 = B, v_{l+1} = A v_l, K_l = C v_l: L-2 dependent
   matvecs, Θ(L log n) span.
-* **doubling** — the columns X^m = [v_1 … v_m] double at each step,
-  X^{2m} = (X^m, A^m X^m) and A^{2m} = A^m A^m: log2 L steps, each a matmul and a concat deep.
-* **diagonal** — A = diag(a): the powers are elementwise, a^{2m} = a^m ⊙ a^m, so each
-  doubling step is one multiply, and K_l = Σ_i C_i B_i a_i^{l-1} is one matmul at the end.
+* **doubling** — each column is its own node, v_{m+j} = A^m v_j (j = 1..m), so the columns
+  double at each step and A^{2m} = A^m A^m: log2 L steps, each a matvec deep (all the step's
+  matvecs side by side), then one concat X = [v_1 … v_{L-1}] and one matmul C X for the taps.
+* **diagonal** — A = diag(a): the powers are elementwise, p_{m+j} = a^m ⊙ p_j and
+  a^{2m} = a^m ⊙ a^m, so each column is one multiply, and K_l = Σ_i C_i B_i a_i^{l-1} is one
+  matmul at the end.
 * **DPLR** — A = I + p pᵀ has the closed form A^k = I + ((1+‖p‖²)^k − 1)/‖p‖² · p pᵀ, so
   only the scalar powers s^k of s = 1 + ‖p‖² are needed.
 
 The last three double by one helper, `doubling_columns`, which takes any L (the last step
-computes only the columns still needed).
+computes only the columns still needed). Its granularity is one node per position: drawn at
+small L, each column's chain v_1 → v_{1+2^a} → … → v_l (through the binary digits of l-1) is
+visible, and the levels executor runs each step's column products as one batched call.
 """
 
 from __future__ import annotations
@@ -34,31 +38,36 @@ Node = depthgraph.Node
 DPLR_TOLERANCE = 1e-8
 
 
-def doubling_columns(first: Node, power: Node, count: int, op: str, symbol: str) -> Node:
-    """The columns [v_1 … v_count] of v_{j+1} = M v_j, v_1 = ``first``, by doubling.
+def doubling_columns(first: Node, power: Node, count: int, op: str, symbol: str, column: str = "v",
+                     together: str = "X") -> Node:
+    """The columns [v_1 … v_count] of v_{j+1} = M v_j, v_1 = ``first``, by doubling, one node each.
 
-    X^1 = ``first``; each step X^{m+r} = (X^m, M^m X^m[:, :r]) with r = min(m, count - m), and
-    M^{2m} = M^m M^m only while a next step needs it. ``op`` applies a power of M to columns
-    and squares it: ``"matmul"`` for a dense M, ``"mul"`` for a diagonal M stored as a column
-    (n, 1) or for a scalar. ``symbol`` names the power nodes (``A^4``, ``a^4``, ``s^4``) so a
-    drawing reads as the recurrence. ⌈log2 count⌉ steps, each an ``op`` and a concat deep.
+    A step with power M^m makes the columns v_{m+j} = M^m v_j for j = 1..r, r = min(m, count - m),
+    each its own node (named ``{column}_{m+j}``: ``v_5``, ``p_5``, ``s_5``), all one ``op`` deep
+    and side by side; M^{2m} = M^m M^m (named ``{symbol}^{2m}``: ``A^4``, ``a^4``, ``s^4``) is
+    formed only while a next step needs it. ``op`` applies a power of M to a column and squares
+    it: ``"matmul"`` for a dense M, ``"mul"`` for a diagonal M stored as a column (n, 1) or for a
+    scalar. J = ⌈log2 count⌉ steps (J - 1 squarings, count - 1 column products), then one
+    ``concat`` along axis 1 (named ``together``) gathers the columns into one matrix (for
+    count = 1, ``first`` itself is returned: no concat).
 
     >>> g = depthgraph.Graph()
-    >>> row = doubling_columns(g.constant([[1.0]]), g.input("s", ()), 5, "mul", "s")
+    >>> row = doubling_columns(g.constant([[1.0]]), g.input("s", ()), 5, "mul", "s", "s", "S")
     >>> _ = g.output("powers", row)
     >>> depthgraph.execute(g, {"s": np.float64(2.0)})["powers"]
     array([[ 1.,  2.,  4.,  8., 16.]])
+    >>> [v.name for v in row.inputs[1:]], [x.name for x in g.node("s_5").inputs]
+    (['s_2', 's_3', 's_4', 's_5'], ['s^4', 'const_0'])
     """
     g = first.graph
-    columns, m = first, 1
+    columns, m = [first], 1
     while m < count:
         r = min(m, count - m)
-        block = g.apply(op, [power, columns if r == m else columns[:, :r]], name=f"{symbol}^{m}X_{r}")
-        columns = depthgraph.ops.concat([columns, block], axis=1, name=f"X_{m + r}")
+        columns += [g.apply(op, [power, columns[j]], name=f"{column}_{m + j + 1}") for j in range(r)]
         m += r
         if m < count:
             power = g.apply(op, [power, power], name=f"{symbol}^{m}")
-    return columns
+    return columns[0] if count == 1 else depthgraph.ops.concat(columns, axis=1, name=together)
 
 
 def _output_kernel(g: depthgraph.Graph, D: Node, taps: list[Node]) -> depthgraph.Graph:
@@ -110,31 +119,34 @@ def kernel_sequential(L: int, n: int) -> depthgraph.Graph:
 
 @register("kernel-doubling", dense_inputs, L=16, n=4)
 def kernel_doubling(L: int, n: int) -> depthgraph.Graph:
-    """SSM kernel by doubling: X^{2m} = (X^m, A^m X^m), A^{2m} = A^m A^m, then K = (D, C X).
+    """SSM kernel by doubling: v_{m+j} = A^m v_j (j = 1..m), A^{2m} = A^m A^m, then K = (D, C X).
 
-    X^m = [B, AB, …, A^{m-1}B] (n × m). J = ⌈log2(L-1)⌉ steps bring it to the L-1 columns
-    the taps need; the last step computes only the columns still missing, and A^{2m} is formed
-    only when a later step uses it (J-1 squarings).
+    v_l = A^{l-1} B, v_1 = B. A step with power A^m makes the columns v_{m+1} … v_{2m}, each
+    from one already made: J = ⌈log2(L-1)⌉ steps bring them to the L-1 columns the taps need;
+    the last step computes only the columns still missing, and A^{2m} is formed only when a
+    later step uses it (J-1 squarings). X = [v_1 … v_{L-1}] (n × (L-1)) is their concat.
 
-    Granularity: one node per doubling step and op — the block ``A^m X^m`` (a matmul), the
-    ``concat`` that makes X^{2m}, the squaring ``A^{2m}`` — so v_{m+j} = A^m v_j: position l's
-    chain runs through the steps of the binary digits of l-1.
-    A node per column would show the same DAG with m matvecs where the block has one matmul.
+    Granularity: one node per position — the matvec ``v_{m+j} = A^m @ v_j`` — plus one per
+    squaring ``A^{2m}``, then one ``concat`` X, one matmul ``C @ X`` for all taps and the final
+    ``concat``. So position l's chain runs through the steps of the binary digits of l-1
+    (v_1 → v_2 → v_4 → v_8 for l = 8, with A^1, A^2, A^4 beside it); the levels executor runs
+    each step's r column matvecs as one batched matmul, A^m broadcast.
 
-    Work: (J-1)·n³ (squarings) + (L-2)·n² (blocks) + n·Σ|X| (concats, Σ|X| the column counts
-    after each step, < 2L) + (L-1)·n (C X) + L = Θ(n³ log L + L n²).
-    Span: J·(⌈log2 n⌉ + 2) + ⌈log2 n⌉ + 2 = Θ(log L · log n) for L ≥ 2: each step a matmul
-    and a concat (the squaring runs beside them), then C X and the final concat. Steps: 2J + 2.
+    Work: (J-1)·n³ (squarings) + (L-2)·n² (column matvecs) + n·(L-1) (concat X, none at L = 2)
+    + n·(L-1) (C X) + L (concat) = Θ(n³ log L + L n²).
+    Span: J·(⌈log2 n⌉ + 1) + 1 + ⌈log2 n⌉ + 1 + 1 = (J+1)·(⌈log2 n⌉ + 1) + 2 = Θ(log L · log n)
+    for L ≥ 3: each step one matvec deep (the squaring runs beside it), then X, C X and the
+    final concat ((J+1)·(⌈log2 n⌉ + 1) + 1 at L = 2, with no concat X). Steps: J + 3 (L ≥ 3).
 
     Examples
     --------
     >>> a = depthgraph.analyze(kernel_doubling(L=16, n=4))
     >>> a.work, a.span, a.steps
-    (608, 20, 10)
+    (552, 17, 7)
     """
     g = depthgraph.Graph()
     A, B, C, D = _ssm_inputs(g, "A", (n, n), n)
-    taps = [C @ doubling_columns(B, A, L - 1, "matmul", "A")] if L > 1 else []
+    taps = [C @ doubling_columns(B, A, L - 1, "matmul", "A", "v", "X")] if L > 1 else []
     return _output_kernel(g, D, taps)
 
 
@@ -147,30 +159,31 @@ def diagonal_inputs(rng: np.random.Generator, L: int, n: int) -> dict[str, np.nd
 def kernel_diagonal(L: int, n: int) -> depthgraph.Graph:
     """SSM kernel for a diagonal A = diag(a): K_l = Σ_i C_i B_i a_i^{l-1}, powers by doubling.
 
-    P^m = [a^0 … a^{m-1}] (n × m, column k = a^k elementwise) doubles as
-    P^{2m} = (P^m, a^m ⊙ P^m), a^{2m} = a^m ⊙ a^m, from P^1 = 1 (a constant); J = ⌈log2(L-1)⌉
-    steps reach the L-1 powers a^0 … a^{L-2}. Then the taps are one matmul,
-    (C ⊙ Bᵀ) · P (1 × n times n × (L-1)).
+    The columns p_l = a^{l-1} (elementwise, (n, 1)) double as p_{m+j} = a^m ⊙ p_j (j = 1..m),
+    a^{2m} = a^m ⊙ a^m, from p_1 = 1 (a constant); J = ⌈log2(L-1)⌉ steps reach the L-1 powers
+    a^0 … a^{L-2}, gathered by one concat into P = [p_1 … p_{L-1}] (n × (L-1)). Then the taps
+    are one matmul, (C ⊙ Bᵀ) · P (1 × n times n × (L-1)).
 
-    Granularity: one node per doubling step and op (the block ``a^m ⊙ P^m``, the ``concat``,
-    the squaring ``a^{2m}``), as in `kernel_doubling`, then one matmul for all taps.
+    Granularity: one node per position (the multiply ``p_{m+j} = a^m ⊙ p_j``) and per squaring
+    ``a^{2m}``, as in `kernel_doubling`, then the concat P and one matmul for all taps.
 
-    Work: (L-2)·n (blocks) + (J-1)·n (squarings) + n·Σ|P| (concats, < 2nL) + n (C ⊙ Bᵀ)
+    Work: (L-2)·n (columns) + (J-1)·n (squarings) + n·(L-1) (concat P, none at L = 2) + n (C ⊙ Bᵀ)
     + (L-1)·n (matmul) + L = Θ(L n).
-    Span: max(2J, 1) + ⌈log2 n⌉ + 2 = Θ(log L + log n) for L ≥ 2: each step a multiply and a
-    concat, then the matmul (a tree over n) and the final concat.
+    Span: J + 1 + ⌈log2 n⌉ + 1 + 1 = J + ⌈log2 n⌉ + 3 = Θ(log L + log n) for L ≥ 2: each step
+    one multiply, then the concat P, the matmul (a tree over n) and the final concat (at L = 2,
+    C ⊙ Bᵀ takes P's place).
 
     Examples
     --------
     >>> a = depthgraph.analyze(kernel_diagonal(L=16, n=4))
     >>> a.work, a.span, a.steps
-    (264, 12, 10)
+    (208, 9, 7)
     """
     g = depthgraph.Graph()
     a, B, C, D = _ssm_inputs(g, "a", (n,), n)
     taps = []
     if L > 1:
-        powers = doubling_columns(g.constant(np.ones((n, 1))), depthgraph.ops.reshape(a, (n, 1)), L - 1, "mul", "a")
+        powers = doubling_columns(g.constant(np.ones((n, 1))), depthgraph.ops.reshape(a, (n, 1)), L - 1, "mul", "a", "p", "P")
         taps.append((C * B.T) @ powers)
     return _output_kernel(g, D, taps)
 
@@ -222,27 +235,28 @@ def kernel_dplr(L: int, n: int) -> depthgraph.Graph:
     """SSM kernel for A = I + p pᵀ by the closed form K_l = C B + ((s^{l-1} − 1)/‖p‖²)(C p)(pᵀ B).
 
     A^k = I + ((1+‖p‖²)^k − 1)/‖p‖² · p pᵀ, so with s = 1 + ‖p‖² only the scalars s^k are
-    needed: the row S = [s^0 … s^{L-2}] doubles as S^{2m} = (S^m, s^m S^m), s^{2m} = s^m s^m,
-    from S^1 = 1 (J = ⌈log2(L-1)⌉ steps). The n-sized work is four inner products: ‖p‖²,
+    needed: the columns s_l = s^{l-1} double as s_{m+j} = s^m s_j (j = 1..m), s^{2m} = s^m s^m,
+    from s_1 = 1 (J = ⌈log2(L-1)⌉ steps), and one concat makes the row S = [s^0 … s^{L-2}]. The n-sized work is four inner products: ‖p‖²,
     C p, pᵀ B, C B. Then K_l = C B + (S − 1)·((C p)(pᵀ B)/‖p‖²).
 
     A = I + p pᵀ is never stable (its spectral radius is s > 1), so K grows like s^L; the
     checker `dplr_check` (run by ``Algorithm.run``) raises where s^(L-2) overflows and warns
     where ‖p‖² is so small that s^k − 1 cancels. The test inputs take ‖p‖² = 0.5/L.
 
-    Granularity: one node per scalar op and per doubling step (block, concat, squaring), as
-    in `kernel_doubling`, then three elementwise ops over the L-1 taps.
+    Granularity: one node per scalar op, per position (``s_{m+j} = s^m · s_j``) and per
+    squaring ``s^{2m}``, as in `kernel_doubling`, then the concat S and three elementwise ops
+    over the L-1 taps.
 
-    Work: 4n (inner products) + 3 (s and the rank-one factor) + (L-2) + (J-1) (doubling blocks
-    and squarings) + Σ|S| (concats, < 2L) + 3(L-1) (the taps) + L (concat) = Θ(n + L).
-    Span: ⌈log2 n⌉ + 1 (‖p‖²) + 1 (s) + 2J (doubling) + 3 (S − 1, times, plus C B) + 1
-    (concat) = ⌈log2 n⌉ + 2J + 6 = Θ(log n + log L) for L ≥ 3.
+    Work: 4n (inner products) + 3 (s and the rank-one factor) + (L-2) + (J-1) (columns and
+    squarings) + (L-1) (concat S) + 3(L-1) (the taps) + L (concat) = Θ(n + L) for L ≥ 3.
+    Span: ⌈log2 n⌉ + 1 (‖p‖²) + 1 (s) + J (doubling) + 1 (concat S) + 3 (S − 1, times, plus C B)
+    + 1 (concat) = ⌈log2 n⌉ + J + 7 = Θ(log n + log L) for L ≥ 3.
 
     Examples
     --------
     >>> a = depthgraph.analyze(kernel_dplr(L=16, n=4))
     >>> a.work, a.span, a.steps
-    (126, 16, 14)
+    (112, 13, 11)
     """
     g = depthgraph.Graph()
     p, B, C, D = _ssm_inputs(g, "p", (n,), n)
@@ -250,7 +264,7 @@ def kernel_dplr(L: int, n: int) -> depthgraph.Graph:
     if L > 1:
         norm2 = depthgraph.ops.dot(p, p, name="norm2")
         s = g.apply("add", [norm2, g.constant(1.0)], name="s")
-        powers = doubling_columns(g.constant([[1.0]]), s, L - 1, "mul", "s")
+        powers = doubling_columns(g.constant([[1.0]]), s, L - 1, "mul", "s", "s", "S")
         rank_one = (C @ p) * (p @ B) / norm2
         taps.append((C @ B) + (powers - 1.0) * rank_one)
     return _output_kernel(g, D, taps)

@@ -50,7 +50,10 @@ class Op:
     along a new leading axis (a leading axis of 1 stands for one operand shared by all k); it
     returns the k results stacked. The levels executor runs a whole group through one such
     call. None means the op is elementwise, and `elementwise_batched` serves; sources and views
-    are never batched (the levels executor folds views into its gathers).
+    are never batched (the levels executor folds views into its gathers). A variadic op whose
+    operands all have one shape may also have ``packed(xp, array, **attrs)``, taking all k·m
+    operands as one array of shape (k, m, *operand shape): one gather and one copy, however many
+    operands (a ``concat`` of thousands of columns).
     """
 
     name: str
@@ -63,6 +66,7 @@ class Op:
     work_rule: str
     depth_rule: str
     batched: Callable[..., Any] | None = None
+    packed: Callable[..., Any] | None = None
 
     def run_batched(self, xp: Any, *stacked: Any, **attrs: Any) -> Any:
         """``batched``, or the elementwise default."""
@@ -109,6 +113,13 @@ def _sum_batched(xp: Any, a: Any, axis: Any) -> Any:
     member = a.ndim - 1
     axes = range(member) if axis is None else axis if isinstance(axis, tuple) else (axis,)
     return xp.sum(a, axis=tuple(_batch_axis(x, member) for x in axes))
+
+
+def _concat_packed(xp: Any, packed: Any, axis: int) -> Any:
+    # (k, m, ..., s_a, ...): bring the m operands next to the concatenated axis, then merge them.
+    a = _batch_axis(axis, packed.ndim - 2)
+    moved = xp.moveaxis(packed, 1, a)
+    return moved.reshape(moved.shape[:a] + (moved.shape[a] * moved.shape[a + 1],) + moved.shape[a + 2:])
 
 
 def _solve_batched(xp: Any, a: Any, b: Any) -> Any:
@@ -276,10 +287,12 @@ register(
 
 register(Op("concat", None, shapes.concat, promote, _out_size, _one,
             lambda xp, *arrays, axis: xp.concatenate(arrays, axis=axis), "m (elements copied)", "1",
-            lambda xp, *arrays, axis: xp.concatenate(_full(xp, arrays), axis=_batch_axis(axis, arrays[0].ndim - 1))))
+            lambda xp, *arrays, axis: xp.concatenate(_full(xp, arrays), axis=_batch_axis(axis, arrays[0].ndim - 1)),
+            _concat_packed))
 register(Op("stack", None, shapes.stack, promote, _out_size, _one,
             lambda xp, *arrays, axis: xp.stack(arrays, axis=axis), "m (elements copied)", "1",
-            lambda xp, *arrays, axis: xp.stack(_full(xp, arrays), axis=_batch_axis(axis, arrays[0].ndim))))
+            lambda xp, *arrays, axis: xp.stack(_full(xp, arrays), axis=_batch_axis(axis, arrays[0].ndim)),
+            lambda xp, packed, axis: xp.moveaxis(packed, 1, _batch_axis(axis, packed.ndim - 1))))
 
 _same_dtype = lambda dtypes, attrs: dtypes[0]  # noqa: E731
 register(Op("reshape", 1, shapes.reshape, _same_dtype, _free, _free,

@@ -80,6 +80,7 @@ class Group:
     operands: tuple[Gather, ...]
     slab: int
     frees: tuple[int, ...]  # slabs last read here
+    packed: int = 0  # m > 0: the one operand gathers all k·m operands, for the op's ``packed`` form
 
     @property
     def launches(self) -> int:
@@ -207,16 +208,21 @@ def _compile(graph: Graph) -> Schedule:
     for key in sorted(by_key, key=lambda k: k[0]):
         members = by_key[key]
         resolve_views_below(key[0])
-        operands = tuple(_gather([m.inputs[j] for m in members], slab_of, flat) for j in range(len(members[0].inputs)))
+        arity = len(members[0].inputs)
+        if ops.get(key[1]).packed and len(set(key[2])) == 1:
+            operands = (_gather([x for m in members for x in m.inputs], slab_of, flat),)
+        else:
+            operands = tuple(_gather([m.inputs[j] for m in members], slab_of, flat) for j in range(arity))
+            arity = 0
         slab = new_slab(len(members), members[0])
         slab_of.update({m: (slab, row) for row, m in enumerate(members)})
-        groups_raw.append((key[0], key[1], tuple(members), operands, slab))
+        groups_raw.append((key[0], key[1], tuple(members), operands, slab, arity))
     resolve_views_below(float("inf"))
 
     outputs = tuple((name, _gather([node], slab_of, flat)) for name, node in graph.outputs.items())
     kept = {slab for _, gather in outputs for slab, _, _ in gather.segments}
     last_read: dict[int, int] = {}
-    for i, (_, _, _, operands, _) in enumerate(groups_raw):
+    for i, (_, _, _, operands, _, _) in enumerate(groups_raw):
         for gather in operands:
             for slab, _, _ in gather.segments:
                 last_read[slab] = i
@@ -224,8 +230,8 @@ def _compile(graph: Graph) -> Schedule:
     for slab, i in last_read.items():
         if slab not in kept:
             frees.setdefault(i, []).append(slab)
-    groups = tuple(Group(op, lv, members, operands, slab, tuple(frees.get(i, ())))
-                   for i, (lv, op, members, operands, slab) in enumerate(groups_raw))
+    groups = tuple(Group(op, lv, members, operands, slab, tuple(frees.get(i, ())), packed)
+                   for i, (lv, op, members, operands, slab, packed) in enumerate(groups_raw))
     levels: dict[int, list[int]] = {}
     for i, group in enumerate(groups):
         levels.setdefault(group.level, []).append(i)
@@ -348,9 +354,13 @@ def run(graph: Graph, inputs: dict[str, Any], backend: str = "numpy", to_host: b
     for slab, stacked in plan.constants:
         slabs[slab] = plan.device_index(xp, stacked)
     for group in plan.groups:
-        out = ops.get(group.op).run_batched(xp, *(_fetch(g, slabs, plan, xp) for g in group.operands),
-                                            **group.nodes[0].kwargs)
-        k = len(group.nodes)
+        op, k = ops.get(group.op), len(group.nodes)
+        if group.packed:
+            (gather,) = group.operands
+            packed = _fetch(gather, slabs, plan, xp).reshape((k, group.packed) + gather.shape)
+            out = op.packed(xp, packed, **group.nodes[0].kwargs)
+        else:
+            out = op.run_batched(xp, *(_fetch(g, slabs, plan, xp) for g in group.operands), **group.nodes[0].kwargs)
         if out.shape[0] != k:  # every operand was shared: k copies of one value
             out = xp.broadcast_to(out, (k,) + out.shape[1:])
         slabs[group.slab] = xp.ascontiguousarray(out)
