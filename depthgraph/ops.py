@@ -15,6 +15,7 @@ checks that the file and the registry agree.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -49,8 +50,8 @@ class Op:
     ``batched(xp, *stacked, **attrs)`` is the op applied to k operands at once, each stacked
     along a new leading axis (a leading axis of 1 stands for one operand shared by all k); it
     returns the k results stacked. The levels executor runs a whole group through one such
-    call. None means the op is elementwise, and `elementwise_batched` serves; sources and views
-    are never batched (the levels executor folds views into its gathers). A variadic op whose
+    call. Left out, the op is elementwise and `register` fills in `elementwise_batched`; sources
+    and views are never batched (the levels executor folds views into its gathers). A variadic op whose
     operands all have one shape may also have ``packed(xp, array, **attrs)``, taking all k·m
     operands as one array of shape (k, m, *operand shape): one gather and one copy, however many
     operands (a ``concat`` of thousands of columns).
@@ -68,9 +69,6 @@ class Op:
     batched: Callable[..., Any] | None = None
     packed: Callable[..., Any] | None = None
 
-    def run_batched(self, xp: Any, *stacked: Any, **attrs: Any) -> Any:
-        """``batched``, or the elementwise default."""
-        return (self.batched or elementwise_batched(self.impl))(xp, *stacked, **attrs)
 
 
 def _align(array: Any, ndim: int) -> Any:
@@ -95,6 +93,12 @@ def elementwise_batched(impl: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _matmul_batched(xp: Any, a: Any, b: Any) -> Any:
+    # One matrix shared by k vectors is one GEMM of the stacked vectors, not k small products
+    # (CuPy's broadcasting matmul would build pointer arrays and call gemmBatched).
+    if a.shape[0] == 1 and a.ndim == 3 and b.shape[0] > 1 and (b.ndim == 2 or b.ndim == 3 and b.shape[-1] == 1):
+        vectors = b if b.ndim == 2 else b[..., 0]
+        out = vectors @ a[0].T
+        return out if b.ndim == 2 else out[..., None]
     # A 1-D operand (stacked: 2-D) is a row (a) or a column (b), dropped again from the result.
     row, column = a.ndim == 2, b.ndim == 2
     a, b = (a[:, None, :] if row else a), (b[:, :, None] if column else b)
@@ -133,9 +137,12 @@ REGISTRY: dict[str, Op] = {}
 
 
 def register(op: Op) -> Op:
-    """Add an op to the registry (one entry per op name)."""
+    """Add an op to the registry (one entry per op name); an op with no ``batched`` form is
+    elementwise and gets `elementwise_batched` of its implementation."""
     if op.name in REGISTRY:
         raise ValueError(f"op {op.name!r} is registered twice")
+    if op.batched is None and op.arity != 0:
+        op = dataclasses.replace(op, batched=elementwise_batched(op.impl))
     REGISTRY[op.name] = op
     return op
 

@@ -360,7 +360,7 @@ def run(graph: Graph, inputs: dict[str, Any], backend: str = "numpy", to_host: b
             packed = _fetch(gather, slabs, plan, xp).reshape((k, group.packed) + gather.shape)
             out = op.packed(xp, packed, **group.nodes[0].kwargs)
         else:
-            out = op.run_batched(xp, *(_fetch(g, slabs, plan, xp) for g in group.operands), **group.nodes[0].kwargs)
+            out = op.batched(xp, *(_fetch(g, slabs, plan, xp) for g in group.operands), **group.nodes[0].kwargs)
         if out.shape[0] != k:  # every operand was shared: k copies of one value
             out = xp.broadcast_to(out, (k,) + out.shape[1:])
         slabs[group.slab] = xp.ascontiguousarray(out)
