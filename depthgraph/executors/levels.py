@@ -47,17 +47,18 @@ class Gather:
 
     shape: tuple[int, ...]
     segments: tuple[tuple[int, str, Any], ...]
+    count: int  # values gathered (1 if shared)
     order: np.ndarray | None = None  # permutation after a multi-segment concatenate
     shared: bool = False
 
     @property
     def free(self) -> bool:
-        return len(self.segments) == 1 and isinstance(self.segments[0][2], slice)
+        return len(self.segments) == 1 and _is_view(*self.segments[0][1:])
 
     @property
     def launches(self) -> int:
         """Kernels this gather costs: one per take (slices are free), a concatenate, a permutation."""
-        takes = sum(not isinstance(index, slice) for _, _, index in self.segments)
+        takes = sum(not _is_view(kind, index) for _, kind, index in self.segments)
         return takes + (len(self.segments) > 1) + (self.order is not None)
 
     def nbytes(self, itemsize: int) -> int:
@@ -65,9 +66,22 @@ class Gather:
         if self.free:
             return 0
         member = ops.size(self.shape)
-        rows = sum((index.stop - index.start if isinstance(index, slice) else len(index))
-                   // (1 if kind == "rows" else max(1, member)) for _, kind, index in self.segments)
-        return rows * member * itemsize
+        return sum(_elements(kind, index, member) for _, kind, index in self.segments) * itemsize
+
+
+def _is_view(kind: str, index: Any) -> bool:
+    """Whether a gather segment is a view of its slab (a slice or strided blocks): no kernel."""
+    return kind == "blocks" or isinstance(index, slice)
+
+
+def _elements(kind: str, index: Any, member: int) -> int:
+    """Number of elements a gather segment selects."""
+    if kind == "blocks":
+        return index[2] * member
+    if isinstance(index, slice):
+        selected = len(range(index.start, index.stop, index.step or 1))
+        return selected * member if kind == "rows" else selected
+    return len(index) * member if kind == "rows" else len(index)
 
 
 @dataclass(frozen=True)
@@ -210,7 +224,7 @@ def _compile(graph: Graph) -> Schedule:
         resolve_views_below(key[0])
         arity = len(members[0].inputs)
         if ops.get(key[1]).packed and len(set(key[2])) == 1:
-            operands = (_gather([x for m in members for x in m.inputs], slab_of, flat),)
+            operands = (_gather([x for m in members for x in m.inputs], slab_of, flat, may_share=False),)
         else:
             operands = tuple(_gather([m.inputs[j] for m in members], slab_of, flat) for j in range(arity))
             arity = 0
@@ -256,7 +270,7 @@ def _view_positions(view: Node, positions: np.ndarray, consecutive: bool) -> np.
     from the block's start and strides, in time proportional to the result, not the operand.
     """
     if view.op != "getitem" or not consecutive or not positions.size:
-        return np.ascontiguousarray(ops.get(view.op).impl(np, positions, **view.kwargs))
+        return np.array(ops.get(view.op).impl(np, positions, **view.kwargs), order="C")  # keeps 0-d 0-d
     start = int(positions.flat[0])
     shape = positions.shape
     strides = [ops.size(shape[i + 1:]) for i in range(len(shape))]
@@ -282,9 +296,17 @@ def _view_positions(view: Node, positions: np.ndarray, consecutive: bool) -> np.
     return out
 
 
-def _gather(values: list[Node], slab_of: dict, flat: dict) -> Gather:
+def _step(values: np.ndarray) -> int | None:
+    """The common difference of an arithmetic progression (1 for a single value), else None."""
+    if len(values) < 2:
+        return 1
+    steps = np.diff(values)
+    return int(steps[0]) if steps[0] > 0 and (steps == steps[0]).all() else None
+
+
+def _gather(values: list[Node], slab_of: dict, flat: dict, may_share: bool = True) -> Gather:
     shape = values[0].shape
-    shared = all(v is values[0] for v in values)
+    shared = may_share and all(v is values[0] for v in values)
     values = values[:1] if shared else values
     segments: dict[int, tuple[list[int], list[Node]]] = {}  # slab -> (member indices, values)
     for i, v in enumerate(values):
@@ -295,16 +317,23 @@ def _gather(values: list[Node], slab_of: dict, flat: dict) -> Gather:
     for slab, (_, members) in segments.items():
         if all(v in slab_of for v in members):
             rows = np.array([slab_of[v][1] for v in members], dtype=np.int64)
-            contiguous = np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows)))
-            planned.append((slab, "rows", slice(int(rows[0]), int(rows[0]) + len(rows)) if contiguous else rows))
+            step = _step(rows)
+            # rows in arithmetic progression (every row, every other row, …) are a free strided slice
+            planned.append((slab, "rows", slice(int(rows[0]), int(rows[0]) + step * len(rows), step) if step else rows))
+            continue
+        block = ops.size(shape)
+        positions = np.stack([_positions(v, slab_of, flat)[1].reshape(-1) for v in members])
+        blocks = block and np.array_equal(positions, positions[:, :1] + np.arange(block))
+        step = _step(positions[:, 0]) if blocks else None
+        if step == block:  # consecutive blocks: one slice of the flat slab
+            planned.append((slab, "flat", slice(int(positions[0, 0]), int(positions[0, 0]) + positions.size)))
+        elif step is not None:  # equally spaced blocks: one strided view
+            planned.append((slab, "blocks", (int(positions[0, 0]), step, len(members))))
         else:
-            positions = np.concatenate([_positions(v, slab_of, flat)[1].reshape(-1) for v in members])
-            contiguous = np.array_equal(positions, np.arange(positions[0], positions[0] + len(positions)))
-            planned.append((slab, "flat", slice(int(positions[0]), int(positions[0]) + len(positions)) if contiguous
-                            else positions))
+            planned.append((slab, "flat", positions.reshape(-1)))
     arrival = np.array([i for indices, _ in segments.values() for i in indices], dtype=np.int64)
     order = None if np.array_equal(arrival, np.arange(len(values))) else np.argsort(arrival)
-    return Gather(shape, tuple(planned), order, shared)
+    return Gather(shape, tuple(planned), len(values), order, shared)
 
 
 def _peak_bytes(groups: tuple[Group, ...], slab_bytes: tuple[int, ...], last_read: dict, kept: set,
@@ -323,9 +352,17 @@ def _peak_bytes(groups: tuple[Group, ...], slab_bytes: tuple[int, ...], last_rea
 
 
 def _fetch(gather: Gather, slabs: list, plan: Schedule, xp: Any) -> Any:
+    if not ops.size(gather.shape):  # empty values: nothing to read, and no size to infer rows from
+        return xp.empty((gather.count,) + gather.shape, dtype=slabs[gather.segments[0][0]].dtype)
     pieces = []
     for slab, kind, index in gather.segments:
-        if isinstance(index, slice):
+        if kind == "blocks":  # k equally spaced blocks of the flat slab: a strided view, no copy
+            start, step, k = index
+            source = slabs[slab].reshape(-1)
+            view = xp.lib.stride_tricks.as_strided(source[start:], shape=(k, ops.size(gather.shape)),
+                                                   strides=(step * source.itemsize, source.itemsize))
+            pieces.append(view.reshape((k,) + gather.shape))
+        elif isinstance(index, slice):
             source = slabs[slab] if kind == "rows" else slabs[slab].reshape(-1)
             pieces.append(source[index].reshape((-1,) + gather.shape))
         elif kind == "rows":
