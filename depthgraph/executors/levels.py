@@ -6,7 +6,8 @@ runtime follows depth (DESIGN.md, "Execution"). This module compiles a graph onc
 `Schedule` and runs the schedule on NumPy or CuPy.
 
 **Groups.** The compute nodes of one level are independent (an edge between two compute nodes
-always raises the level). Those that share (op, operand shapes, operand dtypes, attrs) form a
+always raises the level). Those that share (op, operand shapes, operand dtypes, attrs — and
+any operand four or more times the size of the result, such as the matrix of a matvec) form a
 group, and the group runs as one call of the op's batched form (`depthgraph.ops.Op.batched`)
 on its operands stacked along a new leading axis. A group's k results live in one array, its
 *slab*, of shape (k, *result shape).
@@ -190,8 +191,12 @@ def _compile(graph: Graph) -> Schedule:
         elif depth == 0:  # a view: never run; resolved into positions of its root slab below
             views.append(node)
         else:
+            # An operand much larger than the result (a matrix applied to vectors) would be copied
+            # once per member if stacked; nodes that share it are grouped apart, so that it is
+            # passed once and broadcast (several channels' A^m: one group, one GEMM, per channel).
+            big = tuple(x.index if ops.size(x.shape) >= 4 * ops.size(node.shape) else -1 for x in node.inputs)
             key = (level[node], node.op, tuple(x.shape for x in node.inputs), tuple(x.dtype for x in node.inputs),
-                   node.attrs)
+                   node.attrs, big)
             by_key.setdefault(key, []).append(node)
     const_slabs = []
     for members in constants.values():
