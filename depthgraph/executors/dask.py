@@ -50,7 +50,7 @@ import os
 import uuid
 import weakref
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from depthgraph import ops
@@ -96,15 +96,40 @@ class _SubgraphTask:
     from which ``pick`` is taken.
     """
 
-    graph: Graph
+    graph: Graph | None
     sources: tuple[tuple[str, int, str | None], ...]
     backend: str
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def __call__(self, *args: Any) -> dict[str, Any]:
         from depthgraph.executors import execute
 
         inputs = {name: args[i] if pick is None else args[i][pick] for name, i, pick in self.sources}
-        return execute(self.graph, inputs, executor=TASK_EXECUTOR, backend=self.backend)
+        graph = self.graph if self.graph is not None else _REGISTERED[self.token]
+        return execute(graph, inputs, executor=TASK_EXECUTOR, backend=self.backend)
+
+
+# Subgraphs sent to the workers of a distributed cluster once, by token: a task then carries only
+# its token, and the worker runs the same Graph object every time, so the levels executor's
+# compiled plan for it is reused. (Shipping each task's Graph on every run cost seconds.)
+_REGISTERED: dict[str, Graph] = {}
+_SENT: dict[str, set[str]] = {}  # client id -> tokens its workers hold
+
+
+def _register(graphs: dict[str, Graph]) -> None:
+    """Run on every worker: keep the subgraphs, keyed by token."""
+    _REGISTERED.update(graphs)
+
+
+def _by_token(client: Any, dsk: dict) -> dict:
+    """``dsk`` with each coarse task's Graph replaced by its token, sending unsent graphs first."""
+    tasks = {k: t for k, t in dsk.items() if isinstance(t, tuple) and t and isinstance(t[0], _SubgraphTask)}
+    sent = _SENT.setdefault(client.id, set())
+    fresh = {t[0].token: t[0].graph for t in tasks.values() if t[0].token not in sent}
+    if fresh:
+        client.run(_register, fresh)
+        sent.update(fresh)
+    return {**dsk, **{k: (replace(t[0], graph=None), *t[1:]) for k, t in tasks.items()}}
 
 
 # ------------------------------------------------------------------ subgraphs
@@ -491,6 +516,7 @@ def run(graph: Graph, inputs: dict[str, Any], backend: str = "numpy", to_host: b
         inputs_ = {k: v for k, v in dsk.items() if k[1] == "input"}
         if inputs_:
             dsk.update(client.scatter(inputs_, broadcast=True))
+        dsk = _by_token(client, dsk)
     names = list(output_keys)
     values = get(dsk, [output_keys[name] for name in names])
     out = dict(zip(names, values))

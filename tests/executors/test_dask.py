@@ -221,6 +221,26 @@ def test_distributed_spreads_blocks_over_workers():
         np.testing.assert_allclose(out[name], ref[name], rtol=1e-14)
 
 
+def test_distributed_workers_receive_each_subgraph_once():
+    distributed = pytest.importorskip("distributed")
+    g, inputs = _chains(width=4, length=6, n=1000)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        first = execute(g, inputs, executor="dask", scheduler=client, to_host=True, min_task_work=1)
+        sent = set(dask_executor._SENT[client.id])
+        second = execute(g, inputs, executor="dask", scheduler=client, to_host=True, min_task_work=1)
+        dsk, _ = dask_executor.to_dask(g, inputs, blocks=2, min_task_work=1)
+        tokens = {t[0].token for t in dsk.values() if isinstance(t, tuple) and isinstance(t[0], dask_executor._SubgraphTask)}
+        shipped = dask_executor._by_token(client, dsk)
+    ref = execute(g, inputs)
+    # the second run and a third plan send nothing new: tasks carry tokens, workers hold the graphs
+    assert len(tokens) >= 2 and tokens == sent == dask_executor._SENT[client.id]
+    assert all(t[0].graph is None for t in shipped.values() if isinstance(t, tuple) and isinstance(t[0], dask_executor._SubgraphTask))
+    for name in ref:
+        np.testing.assert_allclose(first[name], ref[name], rtol=1e-14)
+        np.testing.assert_allclose(second[name], ref[name], rtol=1e-14)
+
+
 def test_import_depthgraph_does_not_import_dask():
     code = "import sys, depthgraph; depthgraph.to_dask; print('dask' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
