@@ -96,6 +96,7 @@ class Group:
     slab: int
     frees: tuple[int, ...]  # slabs last read here
     packed: int = 0  # m > 0: the one operand gathers all k·m operands, for the op's ``packed`` form
+    direct: tuple | None = None  # one node whose operands are views: read them and call the op itself
 
     @property
     def launches(self) -> int:
@@ -249,7 +250,8 @@ def _compile(graph: Graph) -> Schedule:
     for slab, i in last_read.items():
         if slab not in kept:
             frees.setdefault(i, []).append(slab)
-    groups = tuple(Group(op, lv, members, operands, slab, tuple(frees.get(i, ())), packed)
+    groups = tuple(Group(op, lv, members, operands, slab, tuple(frees.get(i, ())), packed,
+                         _direct(operands) if len(members) == 1 and not packed else None)
                    for i, (lv, op, members, operands, slab, packed) in enumerate(groups_raw))
     levels: dict[int, list[int]] = {}
     for i, group in enumerate(groups):
@@ -330,7 +332,7 @@ def _gather(values: list[Node], slab_of: dict, flat: dict, may_share: bool = Tru
         positions = np.stack([_positions(v, slab_of, flat)[1].reshape(-1) for v in members])
         blocks = block and np.array_equal(positions, positions[:, :1] + np.arange(block))
         step = _step(positions[:, 0]) if blocks else None
-        if step == block:  # consecutive blocks: one slice of the flat slab
+        if step is not None and (step == block or len(members) == 1):  # consecutive blocks: one flat slice
             planned.append((slab, "flat", slice(int(positions[0, 0]), int(positions[0, 0]) + positions.size)))
         elif step is not None:  # equally spaced blocks: one strided view
             planned.append((slab, "blocks", (int(positions[0, 0]), step, len(members))))
@@ -354,6 +356,23 @@ def _peak_bytes(groups: tuple[Group, ...], slab_bytes: tuple[int, ...], last_rea
         peak = max(peak, live + temporaries)
         live -= sum(slab_bytes[s] for s in group.frees)
     return peak
+
+
+def _direct(operands: tuple[Gather, ...]) -> tuple | None:
+    """For a one-node group: how to read each operand as a plain view, or None if one needs a copy."""
+    entries = []
+    for gather in operands:
+        (slab, kind, index), = gather.segments
+        if not isinstance(index, slice):
+            return None
+        entries.append((slab, kind, index.start, index.stop, gather.shape))
+    return tuple(entries)
+
+
+def _read(entry: tuple, slabs: list) -> Any:
+    """One operand of a one-node group: a row of its slab, or a run of its flat elements."""
+    slab, kind, start, stop, shape = entry
+    return slabs[slab][start] if kind == "rows" else slabs[slab].reshape(-1)[start:stop].reshape(shape)
 
 
 def _fetch(gather: Gather, slabs: list, plan: Schedule, xp: Any) -> Any:
@@ -397,15 +416,19 @@ def run(graph: Graph, inputs: dict[str, Any], backend: str = "numpy", to_host: b
         slabs[slab] = plan.device_index(xp, stacked)
     for group in plan.groups:
         op, k = ops.get(group.op), len(group.nodes)
-        if group.packed:
+        if group.direct is not None:  # one node, operands free views: no stacking (chains are all such)
+            out = op.impl(xp, *(_read(entry, slabs) for entry in group.direct), **group.nodes[0].kwargs)
+            slabs[group.slab] = out[None]
+        elif group.packed:
             (gather,) = group.operands
             packed = _fetch(gather, slabs, plan, xp).reshape((k, group.packed) + gather.shape)
             out = op.packed(xp, packed, **group.nodes[0].kwargs)
         else:
             out = op.batched(xp, *(_fetch(g, slabs, plan, xp) for g in group.operands), **group.nodes[0].kwargs)
-        if out.shape[0] != k:  # every operand was shared: k copies of one value
-            out = xp.broadcast_to(out, (k,) + out.shape[1:])
-        slabs[group.slab] = xp.ascontiguousarray(out)
+        if group.direct is None:
+            if out.shape[0] != k:  # every operand was shared: k copies of one value
+                out = xp.broadcast_to(out, (k,) + out.shape[1:])
+            slabs[group.slab] = xp.ascontiguousarray(out)
         for slab in group.frees:
             slabs[slab] = None
     out = {name: _fetch(gather, slabs, plan, xp)[0] for name, gather in plan.outputs}

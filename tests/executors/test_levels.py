@@ -92,3 +92,21 @@ def test_to_host_and_batched_matmul_forms():
     np.testing.assert_allclose(out["mv"], V @ data["A"].T, rtol=1e-14)
     np.testing.assert_allclose(out["vm"], V @ data["A"], rtol=1e-14)
     np.testing.assert_allclose(out["dots"], (V * V).sum(axis=1), rtol=1e-14)
+
+
+def test_one_node_groups_call_the_op_on_views():
+    # a chain of one-node groups reading a row and an input view: each runs the op directly
+    g = depthgraph.Graph()
+    u = g.input("u", (5, 3))
+    h = u[0]
+    for t in range(1, 5):
+        h = h * 0.5 + u[t]
+    g.output("h", h)
+    s = schedule(g)
+    assert all(len(grp.nodes) == 1 for grp in s.groups)
+    assert all(grp.direct is not None for grp in s.groups)
+    data = np.arange(15.0).reshape(5, 3)
+    expected = data[0]
+    for t in range(1, 5):
+        expected = expected * 0.5 + data[t]
+    np.testing.assert_allclose(depthgraph.execute(g, {"u": data}, executor="levels")["h"], expected, rtol=1e-15)
