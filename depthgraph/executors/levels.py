@@ -160,7 +160,7 @@ def schedule(graph: Graph) -> Schedule:
     >>> [(grp.op, len(grp.nodes)) for grp in s.groups]
     [('exp', 4), ('stack', 1)]
     """
-    key = (len(graph.all_nodes), len(graph.outputs))
+    key = (len(graph), len(graph.outputs))
     cached = _SCHEDULES.get(graph)
     if cached is None or cached[0] != key:
         cached = (key, _compile(graph))
