@@ -13,23 +13,26 @@ np.float64(8.0)
 
 from depthgraph import ops
 from depthgraph.analysis import Analysis, analyze, to_networkx
+from depthgraph.cost import Profile
 from depthgraph.errors import (
     CycleError,
     DepthGraphError,
     GraphError,
     InputError,
     ParameterError,
+    ProfileError,
     ShapeError,
     UnknownOpError,
 )
 from depthgraph.executors import execute, to_dask
 from depthgraph.executors.levels import Schedule, schedule
 from depthgraph.ir import Graph, Node
+from depthgraph.predict import Prediction, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Analysis", "CycleError", "DepthGraphError", "Graph", "GraphError", "InputError", "Node",
-    "ParameterError", "Schedule", "ShapeError", "UnknownOpError", "analyze", "execute", "ops", "schedule", "to_dask",
+    "ParameterError", "Prediction", "Profile", "ProfileError", "Schedule", "ShapeError", "UnknownOpError", "analyze", "execute", "ops", "predict", "schedule", "to_dask",
     "to_networkx",
 ]

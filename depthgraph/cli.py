@@ -1,4 +1,4 @@
-"""The command line: ``depthgraph list | analyze NAME | table``.
+"""The command line: ``depthgraph list | analyze NAME | table | calibrate | validate``.
 
 The algorithm library is loaded by module name (`LIBRARY`), so the engine has no static
 dependency on it. Bad names, sizes and flags print one line on stderr and exit with status 2,
@@ -11,11 +11,11 @@ import argparse
 import importlib
 import json
 import sys
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Sequence
 
 from depthgraph.analysis import analyze
-from depthgraph.errors import DepthGraphError
+from depthgraph.errors import DepthGraphError, ParameterError
 
 LIBRARY = "algorithms"
 BOUND_PROCESSORS = (1, 8, 1024)
@@ -55,7 +55,44 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
     for param in sorted(TABLE_SIZES.keys() | {"T"}):
         default = TABLE_SIZES.get(param, "the value of L")
         table_cmd.add_argument(f"--{param}", type=_size, help=f"size {param} (default {default})")
+    calibrate_cmd = commands.add_parser("calibrate", help="time every op on a device and fit a cost profile")
+    calibrate_cmd.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    calibrate_cmd.add_argument("-o", "--output", default="profile.json", help="profile file (default profile.json)")
+    calibrate_cmd.add_argument("--quick", action="store_true", help="small sizes and few trials (a smoke test)")
+    validate_cmd = commands.add_parser("validate", help="predicted vs measured runtime for every algorithm family")
+    validate_cmd.add_argument("--profile", help="profile from `depthgraph calibrate` (default: calibrate first)")
+    validate_cmd.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                              help="backend to calibrate for when no profile is given")
+    validate_cmd.add_argument("--executors", default="levels,eager,dask", help="comma-separated (default all)")
+    validate_cmd.add_argument("--cluster", choices=("local", "cuda"),
+                              help="also run dask on a one-worker cluster (cuda: dask-cuda, one GPU)")
+    validate_cmd.add_argument("-o", "--output", default="validation", help="directory for CSV, plot, summary")
+    validate_cmd.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
     return parser
+
+
+def _calibrate(args: argparse.Namespace) -> str:
+    from depthgraph.calibrate import calibrate
+
+    profile = calibrate(args.backend, max_elements=2 ** 12 if args.quick else None,
+                        trials=3 if args.quick else 7, min_samples=2 if args.quick else 5)
+    profile.save(args.output)
+    return f"calibrated {len(profile.calls)} call kinds on {profile.device}: {args.output}"
+
+
+def _validate(library: ModuleType, args: argparse.Namespace) -> str:
+    from depthgraph.cost import Profile
+    from depthgraph.predict import EXECUTORS
+
+    executors = [e for e in args.executors.split(",") if e]
+    unknown = [e for e in executors if e not in EXECUTORS]
+    if unknown or not executors:
+        raise ParameterError(f"unknown executor(s) {', '.join(unknown) or '(none given)'}; "
+                             f"choose from {', '.join(EXECUTORS)}")
+    profile = Profile.load(args.profile) if args.profile else None
+    validation = importlib.import_module(f"{LIBRARY}.validate")
+    results = validation.job(args.output, profile, args.backend, executors, args.cluster, args.quick)
+    return validation.summary(results) + f"\nwritten to {args.output}/ (validation.csv, .png, .txt, profile.json)"
 
 
 def analysis_report(library: ModuleType, name: str, params: dict) -> dict:
@@ -95,7 +132,7 @@ def _report_text(report: dict) -> str:
 def _table(library: ModuleType, args: argparse.Namespace) -> str:
     sizes = {p: getattr(args, p) or v for p, v in TABLE_SIZES.items()}
     sizes["T"] = args.T or sizes["L"]
-    progress = lambda name: print(f"  sweeping {name} …", file=sys.stderr)  # noqa: E731
+    progress = lambda name: print(f"  sweeping {name} …", file=sys.stderr)
     return library.format_table(list(library.complexity_rows(sizes, progress=progress)))
 
 
@@ -108,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in library.names():
                 doc = library.get(name).doc.strip()
                 print(f"{name:<24} {doc.splitlines()[0] if doc else ''}")
+            return 0
+        if args.command in ("calibrate", "validate"):
+            print(_calibrate(args) if args.command == "calibrate" else _validate(library, args))
             return 0
         if args.command == "table":
             print(_table(library, args), end="")

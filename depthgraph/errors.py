@@ -31,3 +31,7 @@ class GraphError(DepthGraphError):
 
 class ParameterError(DepthGraphError):
     """A parameter is out of range or of the wrong kind (``L < 1``, an unknown executor, ...)."""
+
+
+class ProfileError(DepthGraphError):
+    """A cost profile is unreadable, of another version, or lacks a model the prediction needs."""

@@ -385,6 +385,27 @@ def to_dask(graph: Graph, inputs: dict[str, Any], partition: str = "levels", bac
     return dsk, {name: key(suffix) for name, suffix in outputs.items()}
 
 
+def task_plan(graph: Graph, backend: str = "numpy", blocks: int | None = None,
+              min_task_work: float | None = None) -> list[tuple[tuple, Graph | None, tuple[tuple, ...]]]:
+    """The coarse tasks `to_dask` makes of ``graph``, for a cost model to schedule without running them.
+
+    Returns, in an order where every task follows its upstream tasks, ``(key suffix, subgraph
+    the task runs — None for an output getter, upstream task suffixes)``; options as `to_dask`.
+
+    >>> import depthgraph
+    >>> g = depthgraph.Graph(); x = g.input("x", (3,))
+    >>> _ = g.output("y", depthgraph.ops.exp(x))
+    >>> [(suffix, upstream) for suffix, _, upstream in task_plan(g)]
+    [(('task', 0, 0), ()), (('output', 'y'), (('task', 0, 0),))]
+    """
+    _check_options("levels", blocks, min_task_work)
+    blocks = blocks or os.cpu_count() or 1
+    min_task_work = MIN_TASK_WORK[backend] if min_task_work is None else min_task_work
+    tasks, _ = _template(graph, backend, blocks, min_task_work)
+    return [(suffix, function.graph if isinstance(function, _SubgraphTask) else None,
+             tuple(a for a in args if a[0] != "input")) for suffix, function, args, _ in tasks]
+
+
 # graph -> {(structure, options): template}. The partition and its subgraphs are built once per
 # graph shape and options, so repeated runs skip that work and the levels executor can reuse the
 # plans it compiles for each subgraph. Keys are made unique per `to_dask` call from the template.

@@ -1,0 +1,221 @@
+"""Predicted vs measured runtime for every algorithm family — the project's headline check.
+
+Each point is an (algorithm, sizes) pair; each family has sizes from launch-bound (small
+operands: runtime is the number of levels times a launch) to throughput-bound (operands large
+enough that the device's bandwidth or arithmetic dominates). For each point and executor the
+job predicts with `depthgraph.predict` and a profile from ``depthgraph calibrate`` — which only
+ever timed microbenchmarks and synthetic graphs, never these — then measures (warm-up,
+synchronise, median of repeats) and reports the relative error.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import depthgraph
+from algorithms.registry import get
+from depthgraph.calibrate import Clock
+from depthgraph.cost import Profile
+
+# family -> [(algorithm, sizes)], per backend. GPU sizes reach hundreds of MB per level; CPU ones
+# stay within a few seconds per point on a laptop core.
+POINTS = {
+    "cupy": {
+        "ssm": [("recurrence", {"L": 256, "n": n}) for n in (16, 512, 4096)],
+        "conv": [("conv-fft", {"L": L}) for L in (2 ** 10, 2 ** 18, 2 ** 23)],
+        "kernel": [("kernel-doubling", {"L": 4096, "n": n}) for n in (16, 64, 512)]
+        + [("kernel-diagonal", {"L": 4096, "n": n}) for n in (64, 16384)],
+        "scan": [("scan-blelloch", {"L": 1024, "n": n}) for n in (16, 4096, 65536)]
+        + [("ssm-ltv", {"L": 1024, "n": n}) for n in (16, 4096)],
+        "ridge": [("ridge-sherman-morrison", {"T": 256, "d": d}) for d in (16, 256, 2048)]
+        + [("ridge-causal-solve", {"T": 256, "d": d}) for d in (16, 256)],
+    },
+    "numpy": {
+        "ssm": [("recurrence", {"L": 128, "n": n}) for n in (4, 128, 1024)],
+        "conv": [("conv-fft", {"L": L}) for L in (2 ** 8, 2 ** 14, 2 ** 20)],
+        "kernel": [("kernel-doubling", {"L": 1024, "n": n}) for n in (4, 32, 128)],
+        "scan": [("scan-blelloch", {"L": 256, "n": n}) for n in (4, 1024, 16384)],
+        "ridge": [("ridge-sherman-morrison", {"T": 128, "d": d}) for d in (4, 128, 512)],
+    },
+}
+QUICK = {"ssm": [("recurrence", {"L": 8, "n": 2})], "conv": [("conv-fft", {"L": 16})],
+         "kernel": [("kernel-doubling", {"L": 8, "n": 2})], "scan": [("scan-blelloch", {"L": 8, "n": 2})],
+         "ridge": [("ridge-sherman-morrison", {"T": 8, "d": 2})]}
+
+COLUMNS = ("family", "algorithm", "sizes", "executor", "nodes", "steps", "predicted_s", "measured_s",
+           "rel_error", "launch_s", "throughput_s")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One (point, executor): predicted and measured seconds and the model's launch/throughput split."""
+
+    family: str
+    algorithm: str
+    sizes: str
+    executor: str
+    nodes: int
+    steps: int
+    predicted_s: float
+    measured_s: float
+    launch_s: float
+    throughput_s: float
+
+    @property
+    def rel_error(self) -> float:
+        """(predicted − measured) / measured."""
+        return (self.predicted_s - self.measured_s) / self.measured_s
+
+
+def measure(run: Callable[[], Any], clock: Clock, min_repeats: int = 5, min_seconds: float = 0.2) -> float:
+    """Median wall seconds of ``run`` (synchronised), after a warm-up, over at least ``min_repeats``."""
+    for _ in range(2):
+        run()
+    clock.sync()
+    times: list[float] = []
+    while len(times) < min_repeats or sum(times) < min_seconds and len(times) < 100:
+        start = time.perf_counter()
+        run()
+        clock.sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: dict | None = None,
+             scheduler: Any = "threads", workers: int = 1,
+             progress: Callable[[str], None] = lambda label: None) -> list[Result]:
+    """Predict and measure every point under every executor; see the module doc.
+
+    ``scheduler`` is the Dask scheduler for ``"dask"`` (a string, or a ``distributed.Client``:
+    its overheads are the profile's ``dask-distributed`` ones), ``workers`` the P it is predicted for.
+
+    >>> from depthgraph.calibrate import calibrate
+    >>> used = {node.op for node in get("recurrence").build(L=8, n=2).nodes} - {"input"}
+    >>> profile = calibrate("numpy", only=used, max_elements=4096, progress=False, trials=3, min_samples=2)
+    >>> rows = validate(profile, points={"ssm": [("recurrence", {"L": 8, "n": 2})]})
+    >>> [(r.algorithm, r.executor, r.predicted_s > 0, r.measured_s > 0) for r in rows]
+    [('recurrence', 'levels', True, True)]
+    """
+    clock = Clock(profile.backend)
+    scheduler_name = scheduler if isinstance(scheduler, str) else "distributed"  # whose overheads to use
+    results = []
+    for family, cases in (points or POINTS[profile.backend]).items():
+        for name, sizes in cases:
+            spec = get(name)
+            params = spec.params(**sizes)
+            graph = spec.build(**params)
+            inputs = {k: clock.xp.asarray(v) for k, v in spec.inputs(seed=0, **params).items()}
+            analysis = depthgraph.analyze(graph)
+            label = " ".join(f"{k}={v}" for k, v in sizes.items())
+            for executor in executors:
+                progress(f"{name} {label} {executor}")
+                options = {"scheduler": scheduler} if executor == "dask" else {}
+                predicted = depthgraph.predict(graph, executor, profile, workers=workers, scheduler=scheduler_name)
+                measured = measure(lambda g=graph, i=inputs, e=executor, o=options: depthgraph.execute(
+                    g, i, executor=e, backend=profile.backend, **o), clock)
+                results.append(Result(family, name, label, executor, len(graph.nodes), analysis.steps,
+                                      predicted.seconds, measured, predicted.launch, predicted.throughput))
+    return results
+
+
+def write_csv(results: Sequence[Result], path: str | Path) -> None:
+    """One row per result, columns `COLUMNS` (what `depthgraph.plots` reads)."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        for r in results:
+            writer.writerow({**asdict(r), "rel_error": r.rel_error})
+
+
+def summary(results: Sequence[Result]) -> str:
+    """A table of every point, then per executor the median and largest |error|, and per family
+    the share of predicted time the model puts on launches (depth) vs throughput (work)."""
+    header = (f"{'algorithm':<24}{'sizes':<18}{'executor':<11}{'steps':>7}{'predicted ms':>14}{'measured ms':>13}"
+              f"{'error':>8}{'launch':>8}")
+    lines = [header]
+    for r in results:
+        lines.append(f"{r.algorithm:<24}{r.sizes:<18}{r.executor:<11}{r.steps:>7}{r.predicted_s * 1e3:>14.3f}"
+                     f"{r.measured_s * 1e3:>13.3f}{r.rel_error:>+8.1%}{r.launch_s / r.predicted_s:>8.0%}")
+    for executor in dict.fromkeys(r.executor for r in results):
+        errors = [abs(r.rel_error) for r in results if r.executor == executor]
+        lines.append(f"{executor}: {len(errors)} points, median |error| {statistics.median(errors):.1%}, "
+                     f"max {max(errors):.1%}")
+    for family in dict.fromkeys(r.family for r in results):
+        mine = [r for r in results if r.family == family]
+        launch = sum(r.launch_s for r in mine) / sum(r.predicted_s for r in mine)
+        lines.append(f"{family}: the model attributes {launch:.0%} of predicted time to launches, "
+                     f"{1 - launch:.0%} to throughput")
+    return "\n".join(lines)
+
+
+def cluster(kind: str) -> Any:
+    """A ``distributed.Client`` of a fresh one-worker cluster: ``"local"`` (CPU) or ``"cuda"`` (one GPU,
+    dask-cuda). Worker processes are spawned: call it under ``if __name__ == "__main__"``."""
+    from distributed import Client
+
+    if kind == "cuda":
+        from dask_cuda import LocalCUDACluster
+
+        return Client(LocalCUDACluster(n_workers=1))
+    from distributed import LocalCluster
+
+    return Client(LocalCluster(n_workers=1, threads_per_worker=1, processes=True))
+
+
+def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "numpy",
+        executors: Sequence[str] = ("levels", "eager", "dask"), cluster_kind: str | None = None,
+        quick: bool = False, progress: bool = True) -> list[Result]:
+    """Calibrate (unless given a profile), validate, and write ``profile.json``, ``validation.csv``,
+    ``validation.png`` and ``validation.txt`` into ``out_dir``: what ``depthgraph validate`` runs.
+
+    ``"dask"`` runs on the threads scheduler, and also on a one-worker cluster of ``cluster_kind``
+    (``"local"`` or ``"cuda"``) when given.
+    """
+    from tqdm import tqdm
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    client = cluster(cluster_kind) if cluster_kind and "dask" in executors else None
+    try:
+        if profile is None:
+            profile = calibrate_profile(backend, client, quick, progress)
+        profile.save(out / "profile.json")
+        points = QUICK if quick else POINTS[profile.backend]
+        total = sum(len(cases) for cases in points.values()) * (len(executors) + (client is not None))
+        with tqdm(total=total, disable=not progress, desc="validating", leave=False) as bar:
+            def step(label: str) -> None:
+                bar.set_postfix_str(label, refresh=False)
+                bar.update()
+
+            results = validate(profile, executors, points, progress=step)
+            if client is not None:
+                distributed = validate(profile, ("dask",), points, scheduler=client, progress=step)
+                results += [Result(**{**asdict(r), "executor": f"dask-{cluster_kind}"}) for r in distributed]
+    finally:
+        if client is not None:
+            client.cluster.close()
+            client.close()
+    write_csv(results, out / "validation.csv")
+    text = summary(results)
+    (out / "validation.txt").write_text(f"{profile.device}, {profile.date}, {profile.versions}\n{text}\n")
+    try:
+        from depthgraph.plots import predicted_vs_measured
+    except ImportError:  # plots arrive with the report (issue 6)
+        pass
+    else:
+        predicted_vs_measured(out / "validation.csv", out / "validation.png")
+    return results
+
+
+def calibrate_profile(backend: str, client: Any, quick: bool, progress: bool) -> Profile:
+    """A fresh profile of ``backend`` (and of ``client``'s per-task overhead); ``quick``: small sizes only."""
+    from depthgraph.calibrate import calibrate
+
+    return calibrate(backend, max_elements=2 ** 12 if quick else None, client=client, progress=progress,
+                     trials=3 if quick else 7, min_samples=2 if quick else 5)

@@ -1,0 +1,467 @@
+"""Calibration: microbenchmarks of every op and gather, fitted into a `depthgraph.cost.Profile`.
+
+What is timed is exactly what the executors call — an op's ``impl`` on one member, its
+``batched`` form on k stacked members (with the executor's final contiguous copy), the same with
+one operand shared, its ``packed`` form, and the gathers' ``take`` and ``concatenate`` — at a
+spread of shape footprints, on arrays of random data.
+
+**Timing.** Each footprint: a warm-up, then ``trials`` trials of R back-to-back calls (R sized
+to about a millisecond); per-call seconds are the trial's total over R. Trials farther than
+three scaled MADs from the median are rejected, and trials are added until ``min_samples``
+remain. On NumPy a trial is timed by the host clock. On CuPy the device is first held by a
+spin kernel long enough for the host to queue all R calls behind it; the host clock then gives
+the *host* cost of a call, and CUDA events around the queued calls give its *device* cost, even
+for kernels far shorter than their launch.
+
+**Executor overheads** (Python per node, group, task and run) are fitted from small synthetic
+graphs — chains and rotating ladders, never the algorithms that `validate` checks — as the part
+of their measured time that the call models do not explain.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import itertools
+import platform
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from depthgraph import ops
+from depthgraph.cost import CallModel, Linear, Profile, fit_linear, nnls
+from depthgraph.errors import ParameterError
+from depthgraph.executors import execute
+from depthgraph.executors.backend import array_module
+from depthgraph.ir import Graph, Node
+
+# ------------------------------------------------------------------ what is sampled
+
+
+# Operands are rotated among copies worth at least this many bytes, so that a footprint smaller
+# than the caches (an H100's L2 is 50 MB) is timed reading memory, as a DAG's first touch does.
+ROTATE_BYTES = 128 * 2 ** 20
+MAX_COPIES = 8
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One footprint to time: ``make()`` draws a fresh operand set, ``call(operands)`` runs it once;
+    its kind, work and bytes key the fit."""
+
+    kind: str
+    work: int
+    nbytes: int
+    make: Callable[[], list[Any]]
+    call: Callable[[list[Any]], Any]
+    label: str
+
+    def setup(self) -> Callable[[], Any]:
+        """A no-argument call that cycles over enough operand copies to defeat the caches."""
+        copies = min(max(-(-ROTATE_BYTES // max(self.nbytes, 1)), 1), MAX_COPIES)
+        rotation = itertools.cycle([self.make() for _ in range(copies)])
+        return lambda: self.call(next(rotation))
+
+
+def _vector(dtype: str = "float64") -> Callable[[Graph, int], list[Node]]:
+    return lambda g, s: [g.input("a", (s,), dtype), g.input("b", (s,), dtype)]
+
+
+def _one(dtype: str = "float64") -> Callable[[Graph, int], list[Node]]:
+    return lambda g, s: [g.input("a", (s,), dtype)]
+
+
+def _rows(g: Graph, s: int) -> list[Node]:
+    return [g.input("a", (s, 4))]
+
+
+# op (#variant) -> (operands at scale s, the op's attributes — or a function of s —, scales s)
+_POW2 = [2 ** i for i in range(0, 25, 2)]
+_MATRIX = [2 ** i for i in range(12)]
+_SPECIMENS: dict[str, tuple] = {
+    **{op: (_vector(), {}, _POW2) for op in ("add", "sub", "mul", "div", "dot")},
+    **{op: (_one(), {}, _POW2) for op in ("neg", "exp", "log", "sqrt", "abs")},
+    **{op: (_one("complex128"), {}, _POW2) for op in ("real", "conj")},
+    **{op: (_one("complex128"), {"n": None}, _POW2) for op in ("fft", "ifft")},
+    "rfft": (_one(), {"n": None}, _POW2),
+    "irfft": (lambda g, s: [g.input("a", (s // 2 + 1,), "complex128")], lambda s: {"n": s}, _POW2[1:]),
+    "pow": (_one(), {"exponent": 2.0}, _POW2),
+    "sum": (_one(), {"axis": None}, _POW2),
+    "outer": (_vector(), {}, [2 ** i for i in range(0, 13, 2)]),
+    "matmul": (lambda g, s: [g.input("A", (s, s)), g.input("x", (s,))], {}, _MATRIX + [4096]),
+    "matmul#mm": (lambda g, s: [g.input("A", (s, s)), g.input("B", (s, s))], {}, _MATRIX),
+    "solve": (lambda g, s: [g.input("A", (s, s)), g.input("b", (s,))], {}, _MATRIX[:11]),
+    "inv": (lambda g, s: [g.input("A", (s, s))], {}, _MATRIX[:11]),
+    **{op: (lambda g, s: [g.input(f"x{i}", (s,)) for i in range(8)], {"axis": 0}, _POW2[:-1])
+       for op in ("concat", "stack")},
+    "getitem": (_rows, {"index": ops.encode_index((0,))}, _POW2[:-1]),
+    "reshape": (_rows, lambda s: {"shape": (4, s)}, _POW2[:-1]),
+    "transpose": (_rows, {"axes": (1, 0)}, _POW2[:-1]),
+    "const": (lambda g, s: [], lambda s: {"value": (0.5,) * s, "shape": (s,), "dtype": "float64"}, _POW2[:7]),
+}
+
+BATCH_SIZES = (8, 256)
+
+
+def _member(spec_name: str, s: int) -> Node:
+    """The op node of specimen ``spec_name`` at scale ``s``, built with the public graph API."""
+    operands, attrs, _ = _SPECIMENS[spec_name]
+    op = spec_name.split("#")[0]
+    g = Graph()
+    return g.apply(op, operands(g, s), **(attrs(s) if callable(attrs) else attrs))
+
+
+def _random(xp: Any, rng: np.random.Generator, shape: tuple[int, ...], dtype: str, square: bool) -> Any:
+    data = np.abs(rng.standard_normal(shape)) + 0.5  # positive: log and sqrt stay real
+    if np.dtype(dtype).kind == "c":
+        data = data + 1j * rng.standard_normal(shape)
+    if square and len(shape) >= 2 and shape[-1] == shape[-2]:  # a solve's matrix: well conditioned
+        data = data + shape[-1] * np.eye(shape[-1])
+    return xp.asarray(data.astype(dtype))
+
+
+def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements: int) -> Iterable[Sample]:
+    """Every footprint of one specimen: ``impl`` at each scale, then the batched forms."""
+    op_name = spec_name.split("#")[0]
+    op = ops.get(op_name)
+
+    def maker(shapes: list[tuple[int, ...]], dtypes: list[str], shared: bool = False) -> Callable[[], list[Any]]:
+        def make() -> list[Any]:
+            arrays = [_random(xp, rng, shape, dtype, op_name == "solve") for shape, dtype in zip(shapes, dtypes)]
+            return [arrays[0][:1], *arrays[1:]] if shared else arrays
+        return make
+
+    for at, s in enumerate(_SPECIMENS[spec_name][2]):
+        node = _member(spec_name, s)
+        elements = max(ops.size(x.shape) for x in (*node.inputs, node))
+        if elements > max_elements:
+            continue
+        kw = node.kwargs
+        shapes, dtypes = [x.shape for x in node.inputs], [x.dtype for x in node.inputs]
+        work, member_bytes = ops.cost(node)[0], ops.bytes_moved(node)
+        label = f"{spec_name} s={s}"
+        yield Sample(f"{op_name}:impl", work, member_bytes, maker(shapes, dtypes),
+                     lambda a, kw=kw: op.impl(xp, *a, **kw), label)
+        if ops.cost(node)[1] == 0 or at % 2:  # views are never batched; batches at every other scale
+            continue
+        out_bytes = ops.size(node.shape) * np.dtype(node.dtype).itemsize
+        in_bytes = [ops.size(x.shape) * np.dtype(x.dtype).itemsize for x in node.inputs]
+        # The executor's final contiguous copy is part of what a batched call costs it.
+        batched = lambda a, kw=kw: xp.ascontiguousarray(op.batched(xp, *a, **kw))
+        for k in BATCH_SIZES:
+            if k * elements > max_elements:
+                continue
+            stacked = [(k,) + shape for shape in shapes]
+            if op.packed is not None:
+                yield Sample(f"{op_name}:packed", k * work, k * member_bytes,  # all k·m operands in one array
+                             maker([(k, len(shapes)) + shapes[0]], dtypes[:1]),
+                             lambda a, kw=kw: xp.ascontiguousarray(op.packed(xp, a[0], **kw)), f"{label} k={k}")
+                continue
+            yield Sample(f"{op_name}:batched", k * work, k * member_bytes, maker(stacked, dtypes), batched,
+                         f"{label} k={k}")
+            if len(shapes) == 2:  # the first operand shared by the group (a matrix applied to k vectors)
+                yield Sample(f"{op_name}:shared", k * work, in_bytes[0] + k * (in_bytes[1] + out_bytes),
+                             maker(stacked, dtypes, shared=True), batched, f"{label} k={k} shared")
+
+
+def _gather_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Iterable[Sample]:
+    """The levels executor's copies: rows and flat positions taken from a slab, pieces concatenated."""
+    for rows in (2 ** i for i in range(1, 23, 3)):
+        for width in (1, 64, 4096):
+            if rows * width > max_elements:
+                continue
+            slab = lambda r=rows, w=width: [_random(xp, rng, (r, w), "float64", False)]
+            picked = xp.asarray(rng.permutation(rows)[: max(rows // 2, 1)])
+            flat = xp.asarray(rng.permutation(rows * width)[: max(rows * width // 2, 1)])
+            label = f"rows={rows} width={width}"
+            yield Sample("take:rows", 0, 2 * int(picked.size) * width * 8, slab,
+                         lambda a, i=picked: xp.take(a[0], i, axis=0), label)
+            yield Sample("take:flat", 0, 2 * int(flat.size) * 8, slab,
+                         lambda a, i=flat: xp.take(a[0].reshape(-1), i), label)
+            yield Sample("concatenate:pieces", 0, 2 * 2 * rows * width * 8, slab,
+                         lambda a: xp.concatenate([a[0], a[0]]), label)
+
+
+def samples(backend: str = "numpy", only: Sequence[str] | None = None, max_elements: int | None = None,
+            seed: int = 0) -> list[Sample]:
+    """The calibration footprints for ``backend``: ops in ``only`` (default all) and the ops of the
+    overhead graphs (`OVERHEAD_OPS`), and the gathers.
+
+    >>> kinds = {s.kind for s in samples("numpy", only=["matmul"], max_elements=4096)}
+    >>> sorted(k for k in kinds if k.startswith(("matmul", "take")))
+    ['matmul:batched', 'matmul:impl', 'matmul:shared', 'take:flat', 'take:rows']
+    """
+    xp = array_module(backend)
+    max_elements = max_elements or (2 ** 24 if backend == "cupy" else 2 ** 22)
+    rng = np.random.default_rng(seed)
+    unknown = sorted(set(only or ()) - {name.split("#")[0] for name in _SPECIMENS})
+    if unknown:
+        raise ParameterError(f"no calibration specimen for op(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted({n.split('#')[0] for n in _SPECIMENS}))}")
+    wanted = None if only is None else set(only) | OVERHEAD_OPS
+    chosen = [n for n in _SPECIMENS if wanted is None or n.split("#")[0] in wanted]
+    out = [s for name in chosen for s in _samples_of(name, xp, rng, max_elements)]
+    return out + list(_gather_samples(xp, rng, max_elements))
+
+
+# ------------------------------------------------------------------ timing
+
+
+def _robust_median(values: list[float]) -> tuple[float, int]:
+    """Median after rejecting values over 3 scaled MADs from it; also how many were kept."""
+    v = np.asarray(values)
+    median = float(np.median(v))
+    mad = 1.4826 * float(np.median(np.abs(v - median)))
+    kept = v[np.abs(v - median) <= 3 * mad] if mad > 0 else v
+    return float(np.median(kept)), len(kept)
+
+
+class Clock:
+    """Times R back-to-back calls of a function: ``(host seconds, device seconds)`` per call.
+
+    On NumPy the device seconds are 0 (the host does the work). On CuPy a spin kernel holds the
+    device while the host queues the calls, so that events around them time only the device.
+    """
+
+    SPIN = r'''extern "C" __global__ void spin(long long cycles) {
+        long long start = clock64();
+        while (clock64() - start < cycles) { }
+    }'''
+
+    def __init__(self, backend: str) -> None:
+        self.xp = array_module(backend)
+        self.gpu = backend == "cupy"
+        if self.gpu:
+            self.spin = self.xp.RawKernel(self.SPIN, "spin")
+            self.hz = self.xp.cuda.Device().attributes["ClockRate"] * 1e3
+            self.spin_seconds = 1e-3
+
+    def sync(self) -> None:
+        if self.gpu:
+            self.xp.cuda.get_current_stream().synchronize()
+
+    def trial(self, call: Callable[[], Any], repeats: int) -> tuple[float, float]:
+        if not self.gpu:
+            start = time.perf_counter()
+            for _ in range(repeats):
+                call()
+            return (time.perf_counter() - start) / repeats, 0.0
+        cuda = self.xp.cuda
+        while True:
+            self.sync()
+            before, start, end = cuda.Event(), cuda.Event(), cuda.Event()
+            before.record()
+            self.spin((1,), (1,), (np.int64(self.spin_seconds * self.hz),))
+            start.record()
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                call()
+            host = time.perf_counter() - t0
+            end.record()
+            end.synchronize()
+            held = cuda.get_elapsed_time(before, start) * 1e-3
+            if host < 0.8 * held:  # the device was held until every call was queued
+                return host / repeats, cuda.get_elapsed_time(start, end) * 1e-3 / repeats
+            self.spin_seconds = min(2 * max(self.spin_seconds, host), 1.0)
+
+    def measure(self, call: Callable[[], Any], trials: int = 7, min_samples: int = 5,
+                target_seconds: float = 1e-3) -> tuple[float, float]:
+        """Robust median per-call ``(host, device)`` seconds of ``call``."""
+        call()  # warm-up: compilation, plans, handles, memory pool
+        self.sync()
+        t0 = time.perf_counter()
+        call()
+        self.sync()
+        repeats = int(min(max(target_seconds / max(time.perf_counter() - t0, 1e-7), 1), 100))
+        hosts, devices = [], []
+        while True:
+            for _ in range(trials):
+                host, device = self.trial(call, repeats)
+                hosts.append(host)
+                devices.append(device)
+            host, kept_host = _robust_median(hosts)
+            device, kept_device = _robust_median(devices)
+            if min(kept_host, kept_device) >= min_samples or len(hosts) >= 4 * trials:
+                return host, device
+
+
+# ------------------------------------------------------------------ executor overheads
+
+
+def _chain(length: int) -> Graph:
+    """x ← x · y, ``length`` times: one direct group (levels) or one node (eager) per step."""
+    g = Graph()
+    x, y = g.input("x", (64,)), g.input("y", (64,))
+    for _ in range(length):
+        x = x * y
+    g.output("x", x)
+    return g
+
+
+def _ladder(width: int, length: int) -> Graph:
+    """``width`` rows, each step multiplying every row by its neighbour: one gathered group per step."""
+    g = Graph()
+    rows_in = g.input("X", (width, 64))
+    rows = [rows_in[i] for i in range(width)]
+    for _ in range(length):
+        rows = [rows[j] * rows[(j + 1) % width] for j in range(width)]
+    g.output("X", ops.stack(rows))
+    return g
+
+
+def _independent_chains(width: int, length: int) -> Graph:
+    """``width`` chains that never meet: with no minimum task work, one Dask task per node."""
+    g = Graph()
+    x, y = g.input("x", (width, 64)), g.input("y", (64,))
+    for j in range(width):
+        row = x[j]
+        for _ in range(length):
+            row = row * y
+        g.output(f"x{j}", row)
+    return g
+
+
+OVERHEAD_OPS = {"mul", "getitem", "stack"}  # what the graphs below are made of: always calibrated
+OVERHEAD_GRAPHS = {
+    "eager": [_chain(n) for n in (50, 200, 800)] + [_ladder(16, n) for n in (20, 80)],
+    "levels": [_chain(n) for n in (50, 200, 800)] + [_ladder(16, n) for n in (50, 200, 800)],
+    "dask": [_independent_chains(1, 1)] + [_independent_chains(4, n) for n in (5, 20, 60)],
+}
+
+
+def _inputs(graph: Graph, xp: Any) -> dict[str, Any]:
+    # Ones: the ladders square their values every step, so anything else overflows (and infinities
+    # can run at other speeds); these graphs time the executors' overheads, not the arithmetic.
+    return {name: xp.ones(node.shape) for name, node in graph.inputs.items()}
+
+
+def _fit_overheads(executor: str, names: tuple[str, ...], rows: list[tuple[list[float], float, float]]) -> dict:
+    """``{executor:name: seconds}`` from (unit counts, measured, predicted without overheads) rows."""
+    counts = np.array([[1.0, *c] for c, _, _ in rows])
+    measured = np.array([m for _, m, _ in rows])
+    residual = measured - np.array([p for _, _, p in rows])
+    coef = nnls(counts / measured[:, None], residual / measured)
+    return {f"{executor}:{name}": float(c) for name, c in zip(("run",) + names, coef)}
+
+
+def _overheads(profile: Profile, clock: Clock, client: Any, progress: Callable[[str], None]) -> dict[str, float]:
+    from depthgraph.executors.dask import task_plan
+    from depthgraph.predict import eager_units, levels_units, predict
+
+    zero = {"eager:node": 0.0, "eager:run": 0.0, "levels:group": 0.0, "levels:direct": 0.0, "levels:run": 0.0}
+    bare = Profile(**{**profile.__dict__, "overheads": zero})
+    found: dict[str, float] = {}
+
+    def timed(graph: Graph, **options: Any) -> float:
+        inputs = _inputs(graph, clock.xp)
+        run = lambda: execute(graph, inputs, backend=profile.backend, **options)
+        for _ in range(2):
+            run()
+        clock.sync()
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            run()
+            clock.sync()
+            times.append(time.perf_counter() - t0)
+        return _robust_median(times)[0]
+
+    for executor, names in (("eager", ("node",)), ("levels", ("direct", "group"))):
+        rows = []
+        for graph in OVERHEAD_GRAPHS[executor]:
+            progress(f"{executor} overhead, {len(graph):,} nodes")
+            units = eager_units(graph) if executor == "eager" else levels_units(graph)
+            counts = [sum(u.kind == name for u in units) for name in names]
+            rows.append((counts, timed(graph, executor=executor), predict(graph, executor, bare).seconds))
+        found.update(_fit_overheads(executor, names, rows))
+    bare = Profile(**{**profile.__dict__, "overheads": {**zero, **found}})
+    schedulers = [("sync", "sync"), ("threads", "threads")] + ([("distributed", client)] if client else [])
+    for name, scheduler in schedulers:
+        rows = []
+        for graph in OVERHEAD_GRAPHS["dask"]:
+            progress(f"dask {name} overhead, {len(graph):,} nodes")
+            bare_dask = Profile(**{**bare.__dict__, "overheads": {**bare.overheads, f"dask-{name}:task": 0.0,
+                                                                  f"dask-{name}:run": 0.0}})
+            tasks = len(task_plan(graph, profile.backend, 1, 0))  # incl. output getters: tasks too
+            rows.append(([tasks], timed(graph, executor="dask", scheduler=scheduler, blocks=1, min_task_work=0),
+                         predict(graph, "dask", bare_dask, scheduler=name, blocks=1, min_task_work=0).seconds))
+        found.update(_fit_overheads(f"dask-{name}", ("task",), rows))
+    return found
+
+
+# ------------------------------------------------------------------ the profile
+
+
+def _device_name(backend: str, xp: Any) -> str:
+    if backend == "cupy":
+        props = xp.cuda.runtime.getDeviceProperties(xp.cuda.Device().id)
+        return props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    return f"{platform.processor() or platform.machine()} CPU ({platform.node()})"
+
+
+def _versions(backend: str) -> dict[str, str]:
+    names = ["depthgraph", "numpy", "dask", "distributed"] + (["cupy"] if backend == "cupy" else [])
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name if name != "cupy" else "cupy-cuda13x")
+        except importlib.metadata.PackageNotFoundError:
+            module = __import__(name)
+            out[name] = getattr(module, "__version__", "unknown")
+    return out
+
+
+def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_elements: int | None = None,
+              client: Any = None, progress: bool = True, trials: int = 7, min_samples: int = 5) -> Profile:
+    """Time every op and gather on ``backend`` and fit a `Profile` (see the module doc).
+
+    Parameters
+    ----------
+    backend : {"numpy", "cupy"}
+    only : sequence of str, optional
+        Calibrate these ops only (gathers are always included).
+    max_elements : int, optional
+        Largest operand sampled, in elements (default 2^24 on CuPy, 2^22 on NumPy).
+    client : distributed.Client, optional
+        Also fit the per-task overhead of this Dask cluster (``scheduler="distributed"``).
+    progress : bool
+        Show a progress bar on stderr.
+    trials, min_samples : int
+        Trials per footprint, and how many must survive outlier rejection.
+
+    Examples
+    --------
+    >>> p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2)
+    >>> p.call("add", "impl").host.latency > 0, sorted(p.overheads)[:2]
+    (True, ['dask-sync:run', 'dask-sync:task'])
+    """
+    from tqdm import tqdm
+
+    clock = Clock(backend)
+    todo = samples(backend, only, max_elements)
+    bar = tqdm(total=len(todo) + 11 + 3 * (client is not None), disable=not progress, unit="step",
+               desc="calibrating", leave=False)
+    measured: dict[str, list[tuple[int, int, float, float]]] = {}
+    for sample in todo:
+        bar.set_postfix_str(sample.label, refresh=False)
+        host, device = clock.measure(sample.setup(), trials, min_samples)
+        measured.setdefault(sample.kind, []).append((sample.work, sample.nbytes, host, device))
+        bar.update()
+    calls = {}
+    for kind, rows in measured.items():
+        work, nbytes, host, device = (list(col) for col in zip(*rows))
+        device_model = fit_linear(work, nbytes, device) if clock.gpu else Linear()
+        calls[kind] = CallModel(fit_linear(work, nbytes, host), device_model, len(rows))
+    profile = Profile(backend, _device_name(backend, clock.xp), _versions(backend),
+                      datetime.date.today().isoformat(), calls, {}, synchronous=not clock.gpu)
+
+    def step(label: str) -> None:
+        bar.set_postfix_str(label, refresh=False)
+        bar.update()
+
+    overheads = _overheads(profile, clock, client, step)
+    bar.close()
+    return Profile(**{**profile.__dict__, "overheads": overheads})

@@ -1,0 +1,181 @@
+"""The cost model: what one call of an executor costs on a device, fitted from measurements.
+
+An executor's run is a sequence of *calls* (one op's implementation, one batched group call, one
+gather). Each call costs the host some time (Python and the launch) and the device some time (the
+kernels). On a GPU the two overlap — the host queues work and runs ahead — so a run costs
+whichever timeline ends last (`depthgraph.predict` walks both). On NumPy the host *is* the
+device: a call costs its host time only.
+
+Each kind of call has a `CallModel`: two `Linear` models, ``latency + per_work · work +
+per_byte · bytes`` for the host and for the device, fitted StarPU-style from samples taken at a
+spread of shape footprints (`depthgraph.calibrate`). A `Profile` holds the models of one device
+with the executors' own overheads (Python per node, per group, per Dask task) and records the
+device name, library versions and date. It is saved as JSON.
+
+A call kind is ``"op:form"``: ``impl`` (one node's op, as the eager executor and one-node
+groups call it), ``batched`` (a group of k nodes in one call), ``shared`` (a batched call with
+an operand shared by the group — for matmul one GEMM), ``packed`` (a concatenate of k·m
+operands); gathers are ``take:rows``, ``take:flat`` and ``concatenate:pieces``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from depthgraph.errors import ProfileError
+
+FORMAT = 1  # version of the profile file layout
+
+
+@dataclass(frozen=True)
+class Linear:
+    """``seconds = latency + per_work · work + per_byte · bytes`` (every coefficient ≥ 0).
+
+    >>> round(Linear(1e-5, 1e-12, 1e-12).seconds(work=10**6, nbytes=2 * 10**6), 12)
+    1.3e-05
+    """
+
+    latency: float = 0.0
+    per_work: float = 0.0
+    per_byte: float = 0.0
+
+    def seconds(self, work: float, nbytes: float) -> float:
+        return self.latency + self.per_work * work + self.per_byte * nbytes
+
+    def split(self, work: float, nbytes: float) -> tuple[float, float]:
+        """``(latency part, throughput part)`` of `seconds`."""
+        return self.latency, self.per_work * work + self.per_byte * nbytes
+
+
+@dataclass(frozen=True)
+class CallModel:
+    """Host and device cost of one kind of call; ``samples`` footprints were fitted."""
+
+    host: Linear
+    device: Linear = Linear()
+    samples: int = 0
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Fitted cost models of one device, and the executors' own overheads.
+
+    ``overheads`` holds seconds per unit: ``"eager:node"``, ``"eager:run"``, ``"levels:group"``,
+    ``"levels:run"``, ``"dask-<scheduler>:task"``, ``"dask-<scheduler>:run"``.
+
+    >>> p = Profile("numpy", "test CPU", {"numpy": "2"}, "2026-11-22",
+    ...             {"add:impl": CallModel(Linear(1e-6, 1e-9))}, {"eager:node": 1e-6})
+    >>> Profile.from_json(p.to_json()) == p
+    True
+    >>> p.call("exp", "impl")
+    Traceback (most recent call last):
+      ...
+    depthgraph.errors.ProfileError: the profile has no model for op 'exp' (call kind 'exp:impl'); \
+it covers add; calibrate with a version that includes it
+    """
+
+    backend: str
+    device: str
+    versions: dict[str, str]
+    date: str
+    calls: dict[str, CallModel]
+    overheads: dict[str, float] = field(default_factory=dict)
+    synchronous: bool = True  # True: host and device are one timeline (NumPy)
+
+    def call(self, op: str, form: str) -> CallModel:
+        """The model of ``op`` called in ``form``; another form of the same op if that one wasn't sampled."""
+        kind = f"{op}:{form}"
+        if kind in self.calls:
+            return self.calls[kind]
+        fallbacks = [k for k in self.calls if k.split(":")[0] == op]
+        if not fallbacks:
+            covered = sorted({k.split(":")[0] for k in self.calls})
+            raise ProfileError(f"the profile has no model for op {op!r} (call kind {kind!r}); it covers "
+                               f"{', '.join(covered)}; calibrate with a version that includes it")
+        return self.calls[min(fallbacks)]
+
+    def overhead(self, name: str) -> float:
+        """Seconds of executor overhead ``name``; a clear error if the profile lacks it."""
+        if name not in self.overheads:
+            raise ProfileError(f"the profile has no overhead {name!r} (it has {', '.join(sorted(self.overheads))}); "
+                               f"calibrate that executor")
+        return self.overheads[name]
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["format"] = FORMAT
+        return json.dumps(data, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Profile:
+        try:
+            data = json.loads(text)
+            if data.pop("format", None) != FORMAT:
+                raise ProfileError(f"profile format is not {FORMAT}: recalibrate")
+            calls = {kind: CallModel(Linear(**m["host"]), Linear(**m["device"]), m["samples"])
+                     for kind, m in data.pop("calls").items()}
+            return cls(calls=calls, **data)
+        except ProfileError:
+            raise
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProfileError(f"not a depthgraph profile: {exc}") from None
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Profile:
+        """Read a profile written by `save` (or ``depthgraph calibrate``)."""
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise ProfileError(f"cannot read profile {str(path)!r}: {exc.strerror}") from None
+        return cls.from_json(text)
+
+
+def nnls(matrix: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Non-negative least squares for a few columns: the best unconstrained fit over every subset
+    of columns whose solution is non-negative (exact, and cheap for ≤ 4 columns).
+
+    >>> nnls(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([2.0, -1.0]))
+    array([2., 0.])
+    """
+    scale = np.abs(matrix).max(axis=0)
+    scale[scale == 0] = 1.0
+    columns = matrix / scale  # columns of one magnitude: work and bytes reach 10^9, latency 1
+    best, best_residual = np.zeros(matrix.shape[1]), float(np.sum(target ** 2))
+    subsets = itertools.chain.from_iterable(itertools.combinations(range(matrix.shape[1]), r)
+                                            for r in range(1, matrix.shape[1] + 1))
+    for used in subsets:
+        coef, *_ = np.linalg.lstsq(columns[:, used], target, rcond=None)
+        if (coef < 0).any():
+            continue
+        full = np.zeros(matrix.shape[1])
+        full[list(used)] = coef
+        residual = float(np.sum((columns @ full - target) ** 2))
+        if residual < best_residual - 1e-12 * max(best_residual, 1.0):
+            best, best_residual = full, residual
+    return best / scale
+
+
+def fit_linear(work: Sequence[float], nbytes: Sequence[float], seconds: Sequence[float]) -> Linear:
+    """Fit `Linear` to samples by `nnls`, in *relative* error.
+
+    Relative error, because samples span microseconds to milliseconds and each should count alike.
+
+    >>> w = np.array([1e3, 1e4, 1e5, 1e6]); b = 8 * w
+    >>> m = fit_linear(w, b, 2e-6 + 3e-10 * w)
+    >>> round(m.latency * 1e6, 6), round(m.per_work * 1e10 + m.per_byte * 8e10, 6)
+    (2.0, 3.0)
+    """
+    w, b, t = (np.asarray(v, dtype=float) for v in (work, nbytes, seconds))
+    if not len(t):
+        return Linear()
+    columns = np.stack([np.ones_like(t), w, b], axis=1) / t[:, None]  # rows scaled by 1/t: relative error
+    return Linear(*map(float, nnls(columns, np.ones_like(t))))

@@ -1,0 +1,260 @@
+"""Predicted runtime of a graph under an executor, from a calibrated `depthgraph.cost.Profile`.
+
+Each executor's run is a sequence of *units* — a node (eager), a group (levels), a task (dask) —
+and each unit a sequence of calls with known work and bytes (`depthgraph.cost`). Prediction
+walks two timelines, as the hardware does: the host spends each call's host time (plus the
+executor's Python overhead per unit) and queues the call's device work, which starts when both
+the call is queued and the device is free. A run ends when both timelines do. On a synchronous
+backend (NumPy) there is one timeline.
+
+- eager: one unit per node, in topological order — Σ node costs;
+- levels: one unit per group of the compiled `depthgraph.schedule` — Σ over levels and groups;
+- dask: list scheduling of the coarse tasks (`depthgraph.executors.dask.task_plan`) on P
+  workers, each task paying the scheduler's per-task overhead and then its piece of the graph as
+  the levels executor runs it: a *burdened span*, as Cilkscale reports.
+
+Every unit's share of the total is split into **launch** time (latencies and overheads: what
+depth costs) and **throughput** time (per-work and per-byte terms: what work costs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from depthgraph import ops
+from depthgraph.analysis import analyze
+from depthgraph.cost import Profile
+from depthgraph.errors import ParameterError
+from depthgraph.executors.dask import task_plan
+from depthgraph.executors.levels import Gather, Group, schedule
+from depthgraph.ir import Graph
+
+EXECUTORS = ("eager", "levels", "dask")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call an executor makes: ``op`` in ``form`` (see `depthgraph.cost`), its work and bytes."""
+
+    op: str
+    form: str
+    work: int
+    nbytes: int
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What an executor does in one step of its loop: a node, a group or a task."""
+
+    label: str
+    level: int
+    calls: tuple[Call, ...]
+    kind: str  # names the executor overhead it pays: "node", "group", "direct" or "task"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One unit's share of the predicted total: ``seconds = launch + throughput``."""
+
+    label: str
+    level: int
+    seconds: float
+    launch: float
+    throughput: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted seconds of one run, with the share of every unit (``parts``) and the run's own overhead."""
+
+    executor: str
+    seconds: float
+    parts: tuple[Part, ...]
+    run_overhead: float
+    workers: int = 1
+
+    @property
+    def launch(self) -> float:
+        """Seconds the model attributes to latencies and overheads (what depth costs)."""
+        return self.run_overhead + sum(p.launch for p in self.parts)
+
+    @property
+    def throughput(self) -> float:
+        """Seconds the model attributes to work and bytes."""
+        return sum(p.throughput for p in self.parts)
+
+    def by_level(self) -> dict[int, float]:
+        """Predicted seconds per level (per level range for dask)."""
+        out: dict[int, float] = {}
+        for p in self.parts:
+            out[p.level] = out.get(p.level, 0.0) + p.seconds
+        return out
+
+
+# ------------------------------------------------------------------ the calls of each executor
+
+
+def eager_units(graph: Graph) -> list[Unit]:
+    """One unit per non-input node, each one ``impl`` call (a view costs host time only)."""
+    level = {name: i for i, names in enumerate(analyze(graph).levels) for name in names}
+    return [Unit(node.name, level[node.name], (Call(node.op, "impl", ops.cost(node)[0], ops.bytes_moved(node)),),
+                 "node") for node in graph.nodes if node.op != "input"]
+
+
+def _gather_calls(gather: Gather, itemsize: int) -> list[Call]:
+    """The copies `depthgraph.executors.levels` makes to assemble one operand (none for a view)."""
+    member = ops.size(gather.shape)
+    calls = [Call("take", kind, 0, 2 * n * itemsize)
+             for _, kind, index in gather.segments
+             if not (kind == "blocks" or isinstance(index, slice))
+             for n in [len(index) * (member if kind == "rows" else 1)]]
+    total = 2 * gather.count * member * itemsize
+    if len(gather.segments) > 1:
+        calls.append(Call("concatenate", "pieces", 0, total))
+    if gather.order is not None:
+        calls.append(Call("take", "rows", 0, total))
+    return calls
+
+
+def group_calls(group: Group) -> tuple[Call, ...]:
+    """The calls the levels executor makes for one group: its gathers, then the batched call."""
+    first = group.nodes[0]
+    work = ops.cost(first)[0] * len(group.nodes)
+    if group.direct is not None:
+        return (Call(group.op, "impl", work, ops.bytes_moved(first)),)
+    sources = first.inputs if not group.packed else first.inputs[:1]  # packed: one gather of all operands
+    calls, nbytes = [], ops.size(first.shape) * np.dtype(first.dtype).itemsize * len(group.nodes)
+    for gather, source in zip(group.operands, sources):
+        itemsize = np.dtype(source.dtype).itemsize
+        calls += _gather_calls(gather, itemsize)
+        nbytes += gather.count * ops.size(gather.shape) * itemsize
+    form = "packed" if group.packed else "shared" if any(g.shared for g in group.operands) else "batched"
+    return (*calls, Call(group.op, form, work, nbytes))
+
+
+def levels_units(graph: Graph) -> list[Unit]:
+    """One unit per group of ``graph``'s levels schedule."""
+    plan = schedule(graph)
+    return [Unit(f"{g.op}×{len(g.nodes)}", g.level, group_calls(g), "group" if g.direct is None else "direct")
+            for g in plan.groups]
+
+
+# ------------------------------------------------------------------ two timelines
+
+
+class _Timeline:
+    """A host and a device clock; ``run`` advances them by a unit and returns its `Part`."""
+
+    def __init__(self, profile: Profile, start: float = 0.0) -> None:
+        self.profile, self.host, self.device = profile, start, start
+
+    @property
+    def end(self) -> float:
+        return max(self.host, self.device)
+
+    def run(self, unit: Unit, overheads: dict[str, float]) -> Part:
+        before = self.end
+        self.host += overheads[unit.kind]
+        throughput = 0.0
+        for call in unit.calls:
+            model = self.profile.call(call.op, call.form)
+            host_latency, host_throughput = model.host.split(call.work, call.nbytes)
+            self.host += host_latency + host_throughput
+            if self.profile.synchronous:
+                throughput += host_throughput
+                continue
+            device_latency, device_throughput = model.device.split(call.work, call.nbytes)
+            self.device = max(self.device, self.host) + device_latency + device_throughput
+            throughput += device_throughput
+        seconds = self.end - before
+        throughput = min(throughput, seconds)
+        return Part(unit.label, unit.level, seconds, seconds - throughput, throughput)
+
+
+def _overheads(profile: Profile, executor: str, kinds: tuple[str, ...]) -> dict[str, float]:
+    return {kind: profile.overhead(f"{executor}:{kind}") for kind in kinds}
+
+
+def _sequence(units: list[Unit], profile: Profile, executor: str) -> Prediction:
+    overheads = _overheads(profile, executor, ("node",) if executor == "eager" else ("group", "direct"))
+    line = _Timeline(profile)
+    parts = tuple(line.run(unit, overheads) for unit in units)
+    run_overhead = profile.overhead(f"{executor}:run")
+    return Prediction(executor, line.end + run_overhead, parts, run_overhead)
+
+
+def _dask(graph: Graph, profile: Profile, workers: int, scheduler: str, blocks: int | None,
+          min_task_work: float | None) -> Prediction:
+    """List scheduling of the coarse tasks: each goes, in order, to the worker free first."""
+    # A task pays the scheduler's overhead, then runs its piece with the levels executor.
+    overheads = {**_overheads(profile, "levels", ("group", "direct")),
+                 "task": profile.overhead(f"dask-{scheduler}:task") + profile.overhead("levels:run")}
+    per_run = profile.overhead(f"dask-{scheduler}:run")
+    lines = [_Timeline(profile) for _ in range(workers)]
+    finish: dict[tuple, float] = {}
+    parts = []
+    if blocks is None and scheduler == "distributed":
+        blocks = workers  # as `depthgraph.execute` does with a Client; else to_dask's default
+    for suffix, piece, upstream in task_plan(graph, profile.backend, blocks, min_task_work):
+        ready = max((finish[u] for u in upstream), default=0.0)
+        line = min(lines, key=lambda t: max(t.host, ready))
+        line.host = max(line.host, ready)
+        units = levels_units(piece) if piece is not None else []
+        level = suffix[1] if suffix[0] == "task" else -1
+        start = line.end
+        task_parts = [line.run(u, overheads) for u in [Unit(str(suffix), level, (), "task"), *units]]
+        parts.append(Part(" ".join(map(str, suffix)), level, line.end - start,
+                          sum(p.launch for p in task_parts), sum(p.throughput for p in task_parts)))
+        finish[suffix] = line.end
+    return Prediction("dask", max(finish.values(), default=0.0) + per_run, tuple(parts), per_run, workers)
+
+
+def predict(graph: Graph, executor: str = "levels", profile: Profile | None = None, workers: int = 1,
+            scheduler: str = "threads", blocks: int | None = None, min_task_work: float | None = None) -> Prediction:
+    """Predict one run of ``graph`` under ``executor`` on the device ``profile`` was calibrated on.
+
+    Parameters
+    ----------
+    graph : Graph
+    executor : {"eager", "levels", "dask"}
+    profile : Profile
+        From ``depthgraph calibrate`` (`depthgraph.cost.Profile.load`).
+    workers : int
+        Dask workers (P) the coarse tasks are list-scheduled on.
+    scheduler : str
+        Which calibrated Dask overheads to use: ``"threads"``, ``"sync"`` or ``"distributed"``.
+    blocks, min_task_work
+        The Dask partition's options, with the executor's defaults (``blocks``: P for the
+        distributed scheduler, else `depthgraph.to_dask`'s). The threads scheduler is predicted on
+        P workers too (default 1: on one GPU, or NumPy under the GIL, its threads serialise).
+
+    Returns
+    -------
+    Prediction
+        Total seconds, each unit's share (`Prediction.parts`; `Prediction.by_level`), and the
+        split into launch and throughput time.
+
+    Examples
+    --------
+    A made-up profile: every call costs the host 10 µs, plus 1 ns per unit of work.
+
+    >>> import depthgraph
+    >>> from depthgraph.cost import CallModel, Linear, Profile
+    >>> calls = {f"{op}:impl": CallModel(Linear(10e-6, 1e-9)) for op in ("mul", "sum")}
+    >>> p = Profile("numpy", "made up", {}, "", calls, {"eager:node": 0.0, "eager:run": 0.0})
+    >>> g = depthgraph.Graph(); x = g.input("x", (1000,))
+    >>> _ = g.output("s", depthgraph.ops.sum(x * x))
+    >>> round(predict(g, "eager", p).seconds * 1e6, 3)   # two calls: 2 × 10 µs + 2000 ns
+    22.0
+    """
+    if profile is None:
+        raise ParameterError("predict needs a profile: run `depthgraph calibrate` and pass Profile.load(path)")
+    if executor not in EXECUTORS:
+        raise ParameterError(f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParameterError(f"workers must be an int >= 1, got {workers!r}")
+    if executor == "dask":
+        return _dask(graph, profile, workers, scheduler, blocks, min_task_work)
+    return _sequence(eager_units(graph) if executor == "eager" else levels_units(graph), profile, executor)
