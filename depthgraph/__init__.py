@@ -14,6 +14,7 @@ np.float64(8.0)
 from depthgraph import ops
 from depthgraph.analysis import Analysis, analyze, to_networkx
 from depthgraph.cost import Profile
+from depthgraph.drawing import render
 from depthgraph.errors import (
     CycleError,
     DepthGraphError,
@@ -33,6 +34,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Analysis", "CycleError", "DepthGraphError", "Graph", "GraphError", "InputError", "Node",
-    "ParameterError", "Prediction", "Profile", "ProfileError", "Schedule", "ShapeError", "UnknownOpError", "analyze", "execute", "ops", "predict", "schedule", "to_dask",
+    "ParameterError", "Prediction", "Profile", "ProfileError", "Schedule", "ShapeError", "UnknownOpError", "analyze", "execute", "ops", "predict", "render", "schedule", "to_dask",
     "to_networkx",
 ]

@@ -261,6 +261,19 @@ class Graph:
     def __repr__(self) -> str:
         return f"<Graph: {len(self._nodes)} nodes, inputs {list(self.inputs)}, outputs {list(self.outputs)}>"
 
+    def _repr_svg_(self) -> str | None:
+        """The drawing a notebook shows inline (`depthgraph.render`); none until an output is declared.
+
+        >>> g = Graph(); x = g.input("x", (3,)); _ = g.output("y", -x)
+        >>> g._repr_svg_().lstrip().startswith("<?xml")
+        True
+        """
+        if not self.outputs:
+            return None
+        from depthgraph.drawing import to_agraph  # drawing imports this module, and pygraphviz
+
+        return to_agraph(self).draw(format="svg", prog="dot").decode()
+
     def embed(self, other: Graph, prefix: str) -> dict[str, Node]:
         """Copy ``other`` into this graph, every name prefixed; return its outputs' new nodes.
 
