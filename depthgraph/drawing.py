@@ -182,18 +182,30 @@ def render(graph: Graph, path: str | pathlib.Path, highlight: str | None = "crit
     (4, True)
     """
     path = pathlib.Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise ParameterError(
-            f"render: cannot write {path.name!r}: unknown suffix {path.suffix!r}; use one of "
-            + ", ".join("." + f for f in FORMATS)
-        )
+    fmt = output_format(path, FORMATS, "render")
     agraph = to_agraph(graph, highlight, show_cost, max_nodes, analysis, title)
     if fmt == "dot":
         agraph.write(str(path))
     else:
         agraph.draw(str(path), format=fmt, prog="dot")
     return path
+
+
+def output_format(path: str | pathlib.Path, formats: tuple[str, ...], who: str) -> str:
+    """The format a file's suffix names, if ``who`` can write it; `ParameterError` otherwise.
+
+    >>> output_format("chain.svg", FORMATS, "render")
+    'svg'
+    >>> output_format("chain.jpeg", FORMATS, "render")
+    Traceback (most recent call last):
+    depthgraph.errors.ParameterError: render: cannot write 'chain.jpeg': unknown suffix '.jpeg'; use .svg, .png, .pdf or .dot
+    """
+    path = pathlib.Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in formats:
+        allowed = ", ".join("." + f for f in formats[:-1]) + " or ." + formats[-1]
+        raise ParameterError(f"{who}: cannot write {path.name!r}: unknown suffix {path.suffix or '(none)'!r}; use {allowed}")
+    return fmt
 
 
 def _levels(nodes: list[Node], analysis: Analysis) -> list[int]:
