@@ -1,4 +1,4 @@
-"""The command line: ``depthgraph list | analyze NAME | table | calibrate | validate``.
+"""The command line: ``depthgraph list | analyze NAME | table | calibrate | validate | render NAME | report``.
 
 The algorithm library is loaded by module name (`LIBRARY`), so the engine has no static
 dependency on it. Bad names, sizes and flags print one line on stderr and exit with status 2,
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from depthgraph.analysis import analyze
+from depthgraph.drawing import MAX_NODES, render
 from depthgraph.errors import DepthGraphError, ParameterError
 
 LIBRARY = "algorithms"
@@ -68,6 +69,26 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
                               help="also run dask on a one-worker cluster (cuda: dask-cuda, one GPU)")
     validate_cmd.add_argument("-o", "--output", default="validation", help="directory for CSV, plot, summary")
     validate_cmd.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
+    render_cmd = commands.add_parser("render", help="draw one algorithm's graph, critical path highlighted")
+    render_cmd.add_argument("name", help="algorithm name (see `depthgraph list`)")
+    for param in sizes:
+        render_cmd.add_argument(f"--{param}", type=_size, help=f"size {param} (default: the algorithm's)")
+    for param in switches:
+        render_cmd.add_argument(f"--{param}", action="store_true", default=None, help=f"switch on {param}")
+    render_cmd.set_defaults(algorithm_params=sizes + switches)
+    render_cmd.add_argument("-o", "--output", help="file to write: .svg, .png, .pdf or .dot (default NAME.svg)")
+    render_cmd.add_argument("--show-cost", action="store_true", help="add each node's work and depth")
+    render_cmd.add_argument("--no-highlight", action="store_true", help="do not highlight the critical path")
+    render_cmd.add_argument("--max-nodes", type=_size, default=MAX_NODES,
+                            help=f"summarise graphs needing more boxes than this (default {MAX_NODES})")
+    report_cmd = commands.add_parser("report", help="draw, tabulate, plot and time every algorithm into one HTML page")
+    report_cmd.add_argument("-o", "--output", default="report", help="folder of index.html (default report)")
+    report_cmd.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                            help="array backend of the levels-executor timings (cupy: on a GPU)")
+    report_cmd.add_argument("--validation", help="a validation CSV (`depthgraph validate`) to plot")
+    for param in ("L", "T", "n", "d"):
+        report_cmd.add_argument(f"--{param}", type=_size, help=f"size {param} of the table and sweeps (default: "
+                                f"the report's{', or L' if param == 'T' else ''})")
     return parser
 
 
@@ -136,6 +157,25 @@ def _table(library: ModuleType, args: argparse.Namespace) -> str:
     return library.format_table(list(library.complexity_rows(sizes, progress=progress)))
 
 
+def _render(library: ModuleType, args: argparse.Namespace) -> str:
+    params = {p: getattr(args, p) for p in args.algorithm_params if getattr(args, p) is not None}
+    spec = library.get(args.name)
+    params = spec.params(**params)
+    graph = spec.build(**params)
+    analysis = analyze(graph)
+    title = f"{args.name} (" + " ".join(f"{k}={v}" for k, v in params.items() if not isinstance(v, bool)) + ")"
+    path = render(graph, args.output or f"{args.name}.svg", highlight=None if args.no_highlight else "critical",
+                  show_cost=args.show_cost, max_nodes=args.max_nodes, analysis=analysis, title=title)
+    return f"{path}: {len(graph.nodes):,} nodes, critical path of {len(analysis.critical_path):,}"
+
+
+def _report(args: argparse.Namespace) -> str:
+    report = importlib.import_module(f"{LIBRARY}.report")
+    sizes = {p: getattr(args, p) for p in ("L", "T", "n", "d") if getattr(args, p) is not None}
+    written = report.write(args.output, backend=args.backend, validation=args.validation, sizes=sizes)
+    return f"{written.summary()}\n{written.index}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``depthgraph`` command; returns the exit status."""
     library = importlib.import_module(LIBRARY)
@@ -151,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "table":
             print(_table(library, args), end="")
+            return 0
+        if args.command in ("render", "report"):
+            print(_render(library, args) if args.command == "render" else _report(args))
             return 0
         given = {p: v for p, v in vars(args).items() if p not in ("command", "name", "json") and v is not None}
         report = analysis_report(library, args.name, given)

@@ -188,14 +188,17 @@ def predicted_vs_measured(csv_path: str | pathlib.Path, path: str | pathlib.Path
 
 def _read_validation(csv_path: str | pathlib.Path, extra: set[str]) -> list[dict]:
     """The CSV's rows, checked: the needed columns present, times positive numbers."""
-    with open(csv_path, newline="") as f:
-        reader = csv.DictReader(f)
-        needed = list(VALIDATION_COLUMNS) + sorted(extra - set(VALIDATION_COLUMNS))
-        missing = [c for c in needed if c not in (reader.fieldnames or ())]
-        if missing:
-            raise ParameterError(f"{csv_path}: missing column(s) {', '.join(missing)}; "
-                                 f"a validation CSV needs {', '.join(needed)}")
-        rows = list(reader)
+    try:
+        with open(csv_path, newline="") as f:
+            reader = csv.DictReader(f)
+            fields, rows = reader.fieldnames or (), list(reader)
+    except OSError as exc:
+        raise ParameterError(f"{csv_path}: cannot read the validation CSV: {exc.strerror}") from None
+    needed = list(VALIDATION_COLUMNS) + sorted(extra - set(VALIDATION_COLUMNS))
+    missing = [c for c in needed if c not in fields]
+    if missing:
+        raise ParameterError(f"{csv_path}: missing column(s) {', '.join(missing)}; "
+                             f"a validation CSV needs {', '.join(needed)}")
     if not rows:
         raise ParameterError(f"{csv_path}: no rows to plot")
     for line, row in enumerate(rows, start=2):

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -54,3 +55,47 @@ def test_errors_are_one_line_and_exit_2(argv, message):
 def test_list(capsys):
     assert main(["list"]) == 0
     assert capsys.readouterr().out.split()[0] == "recurrence"
+
+
+def test_render(tmp_path, capsys):
+    out = tmp_path / "k.svg"
+    assert main(["render", "kernel-doubling", "--L", "8", "--n", "2", "-o", str(out)]) == 0
+    graph = algorithms.get("kernel-doubling").build(L=8, n=2)
+    path = depthgraph.analyze(graph).critical_path
+    assert capsys.readouterr().out == f"{out}: {len(graph.nodes)} nodes, critical path of {len(path)}\n"
+    texts = {t.text for t in ET.parse(out).iter("{http://www.w3.org/2000/svg}text")}
+    titles = {t.text for t in ET.parse(out).iter("{http://www.w3.org/2000/svg}title")}
+    assert set(path) <= titles and "kernel-doubling (L=8 n=2)" in texts
+
+
+def test_render_defaults_to_name_svg(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", "conv-fft", "--no-highlight", "--show-cost"]) == 0
+    svg = (tmp_path / "conv-fft.svg").read_text()
+    assert "w=" in svg and "#c62828" not in svg
+
+
+def test_report(tmp_path, capsys):
+    assert main(["report", "-o", str(tmp_path / "r"), "--L", "16", "--n", "2", "--d", "2"]) == 0
+    summary, index = capsys.readouterr().out.splitlines()
+    assert summary.startswith(f"report: {len(algorithms.names())} algorithms drawn and analysed")
+    assert index == str(tmp_path / "r" / "index.html") and (tmp_path / "r" / "index.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["render", "recurrence", "-o", "x.gif"], "depthgraph: error: render: cannot write 'x.gif': unknown suffix '.gif'"),
+        (["render", "recurrence", "--L", "64", "--max-nodes", "2"], "depthgraph: error: render: max_nodes=2 is too small"),
+        (["render", "nope"], "depthgraph: error: unknown algorithm 'nope'"),
+        (["report", "--L", "8"], "depthgraph: error: report: L must be an int >= 16, got 8"),
+        (["report", "--validation", "/no/such.csv"], "depthgraph: error: /no/such.csv: cannot read the validation CSV"),
+    ],
+)
+def test_render_and_report_errors_are_one_line_and_exit_2(tmp_path, argv, message):
+    proc = subprocess.run([sys.executable, "-m", "depthgraph", *argv], check=False, capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(message)

@@ -102,6 +102,11 @@ def test_predicted_vs_measured_rejects_bad_csv(tmp_path, content, message):
         plots.predicted_vs_measured(tmp_path / "v.csv", tmp_path / "v.png")
 
 
+def test_predicted_vs_measured_missing_file(tmp_path):
+    with pytest.raises(depthgraph.ParameterError, match="cannot read the validation CSV: No such file"):
+        plots.predicted_vs_measured(tmp_path / "none.csv", tmp_path / "v.png")
+
+
 def test_unknown_suffix(tmp_path):
     with pytest.raises(depthgraph.ParameterError, match=r"'\.gif'; use \.png, \.svg or \.pdf"):
         plots.parallelism_profile(algorithms.get("conv-fft").build(L=8), tmp_path / "p.gif")
