@@ -336,8 +336,9 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 def _box_label(box: _Box, nodes: list[Node], level: list[int], outputs: dict[int, str], show_cost: bool,
                band: int) -> str:
-    """A box's label: op (an input's name, a constant's value) and shape, or "op ×count"; work and
-    depth if asked; the levels covered in a summary."""
+    """A box's label: name and op (a scalar constant's value) and shape, or "op ×count"; work and
+    depth if asked; the levels covered in a summary. Names are shown because stubs and
+    `Analysis.critical_path` refer to nodes by name."""
     first = nodes[box.members[0]]
     if len(box.members) > 1:
         lines = [_counts(box, nodes)]
@@ -345,7 +346,12 @@ def _box_label(box: _Box, nodes: list[Node], level: list[int], outputs: dict[int
             lines.append(f"work {sum(ops.cost(nodes[i])[0] for i in box.members):,}")
     else:
         value = first.kwargs.get("value")
-        head = first.name if first.op == "input" else f"{value:g}" if isinstance(value, (int, float)) else first.op
+        if isinstance(value, (int, float)):
+            head = f"{value:g}"
+        elif first.op == "input" or first.name.startswith(first.op):  # "A", "mul_19": the name says it all
+            head = first.name
+        else:
+            head = f"{first.name}: {first.op}"  # a name the builder chose, such as "A^2"
         lines = [head, _shape(first.shape)]
         if box.role == "output":
             lines.append("→ " + outputs[first.index])
