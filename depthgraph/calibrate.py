@@ -324,10 +324,24 @@ def _independent_chains(width: int, length: int) -> Graph:
     return g
 
 
+def _fan(width: int, length: int) -> Graph:
+    """``width`` separate inputs, each row multiplied by its own input every step: a group per step
+    whose operand is assembled from ``width`` slabs (segments), as a doubling step's are."""
+    g = Graph()
+    xs = [g.input(f"x{i}", (64,)) for i in range(width)]
+    rows = [x * x for x in xs]
+    for _ in range(length):
+        rows = [row * x for row, x in zip(rows, xs)]
+    g.output("X", ops.stack(rows))
+    return g
+
+
 OVERHEAD_OPS = {"mul", "getitem", "stack"}  # what the graphs below are made of: always calibrated
 OVERHEAD_GRAPHS = {
-    "eager": [_chain(n) for n in (50, 200, 800)] + [_ladder(16, n) for n in (20, 80)],
-    "levels": [_chain(n) for n in (50, 200, 800)] + [_ladder(16, n) for n in (50, 200, 800)],
+    # Lengths from 1: a small graph's time is mostly the per-run overhead, which fits the intercept.
+    "eager": [_chain(n) for n in (1, 4, 50, 200, 800)] + [_ladder(16, n) for n in (1, 20, 80)],
+    "levels": [_chain(n) for n in (1, 4, 50, 200, 800)] + [_ladder(16, n) for n in (1, 4, 50, 200, 800)]
+    + [_fan(w, n) for w in (2, 8, 32) for n in (1, 20, 100)],
     "dask": [_independent_chains(1, 1)] + [_independent_chains(4, n) for n in (5, 20, 60)],
 }
 
@@ -349,9 +363,9 @@ def _fit_overheads(executor: str, names: tuple[str, ...], rows: list[tuple[list[
 
 def _overheads(profile: Profile, clock: Clock, client: Any, progress: Callable[[str], None]) -> dict[str, float]:
     from depthgraph.executors.dask import task_plan
-    from depthgraph.predict import eager_units, levels_units, predict
+    from depthgraph.prediction import LEVELS_OVERHEADS, eager_units, levels_units, predict
 
-    zero = {"eager:node": 0.0, "eager:run": 0.0, "levels:group": 0.0, "levels:direct": 0.0, "levels:run": 0.0}
+    zero = {"eager:node": 0.0, "eager:run": 0.0, "levels:run": 0.0, **{f"levels:{n}": 0.0 for n in LEVELS_OVERHEADS}}
     bare = Profile(**{**profile.__dict__, "overheads": zero})
     found: dict[str, float] = {}
 
@@ -369,12 +383,12 @@ def _overheads(profile: Profile, clock: Clock, client: Any, progress: Callable[[
             times.append(time.perf_counter() - t0)
         return _robust_median(times)[0]
 
-    for executor, names in (("eager", ("node",)), ("levels", ("direct", "group"))):
+    for executor, names in (("eager", ("node",)), ("levels", LEVELS_OVERHEADS)):
         rows = []
         for graph in OVERHEAD_GRAPHS[executor]:
             progress(f"{executor} overhead, {len(graph):,} nodes")
             units = eager_units(graph) if executor == "eager" else levels_units(graph)
-            counts = [sum(u.kind == name for u in units) for name in names]
+            counts = [sum(u.counts.get(name, 0) for u in units) for name in names]
             rows.append((counts, timed(graph, executor=executor), predict(graph, executor, bare).seconds))
         found.update(_fit_overheads(executor, names, rows))
     bare = Profile(**{**profile.__dict__, "overheads": {**zero, **found}})
@@ -442,7 +456,9 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
 
     clock = Clock(backend)
     todo = samples(backend, only, max_elements)
-    bar = tqdm(total=len(todo) + 11 + 3 * (client is not None), disable=not progress, unit="step",
+    graphs = len(OVERHEAD_GRAPHS["eager"]) + len(OVERHEAD_GRAPHS["levels"])
+    graphs += len(OVERHEAD_GRAPHS["dask"]) * (2 + (client is not None))  # sync, threads and the cluster
+    bar = tqdm(total=len(todo) + graphs, disable=not progress, unit="step",
                desc="calibrating", leave=False)
     measured: dict[str, list[tuple[int, int, float, float]]] = {}
     for sample in todo:

@@ -32,6 +32,7 @@ from depthgraph.executors.levels import Gather, Group, schedule
 from depthgraph.ir import Graph
 
 EXECUTORS = ("eager", "levels", "dask")
+LEVELS_OVERHEADS = ("direct", "group", "segment")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Unit:
     label: str
     level: int
     calls: tuple[Call, ...]
-    kind: str  # names the executor overhead it pays: "node", "group", "direct" or "task"
+    counts: dict[str, int]  # executor overheads it pays: {"group": 1, "segment": 3}; names as in a Profile
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def eager_units(graph: Graph) -> list[Unit]:
     """One unit per non-input node, each one ``impl`` call (a view costs host time only)."""
     level = {name: i for i, names in enumerate(analyze(graph).levels) for name in names}
     return [Unit(node.name, level[node.name], (Call(node.op, "impl", ops.cost(node)[0], ops.bytes_moved(node)),),
-                 "node") for node in graph.nodes if node.op != "input"]
+                 {"node": 1}) for node in graph.nodes if node.op != "input"]
 
 
 def _gather_calls(gather: Gather, itemsize: int) -> list[Call]:
@@ -134,11 +135,18 @@ def group_calls(group: Group) -> tuple[Call, ...]:
     return (*calls, Call(group.op, form, work, nbytes))
 
 
+def group_counts(group: Group) -> dict[str, int]:
+    """The levels executor's Python work for a group: a one-node direct call, or a batched group
+    and the segments (slices, views or takes) its operands are assembled from."""
+    if group.direct is not None:
+        return {"direct": 1}
+    return {"group": 1, "segment": sum(len(g.segments) for g in group.operands)}
+
+
 def levels_units(graph: Graph) -> list[Unit]:
     """One unit per group of ``graph``'s levels schedule."""
     plan = schedule(graph)
-    return [Unit(f"{g.op}×{len(g.nodes)}", g.level, group_calls(g), "group" if g.direct is None else "direct")
-            for g in plan.groups]
+    return [Unit(f"{g.op}×{len(g.nodes)}", g.level, group_calls(g), group_counts(g)) for g in plan.groups]
 
 
 # ------------------------------------------------------------------ two timelines
@@ -156,7 +164,7 @@ class _Timeline:
 
     def run(self, unit: Unit, overheads: dict[str, float]) -> Part:
         before = self.end
-        self.host += overheads[unit.kind]
+        self.host += sum(overheads[name] * count for name, count in unit.counts.items())
         throughput = 0.0
         for call in unit.calls:
             model = self.profile.call(call.op, call.form)
@@ -178,7 +186,7 @@ def _overheads(profile: Profile, executor: str, kinds: tuple[str, ...]) -> dict[
 
 
 def _sequence(units: list[Unit], profile: Profile, executor: str) -> Prediction:
-    overheads = _overheads(profile, executor, ("node",) if executor == "eager" else ("group", "direct"))
+    overheads = _overheads(profile, executor, ("node",) if executor == "eager" else LEVELS_OVERHEADS)
     line = _Timeline(profile)
     parts = tuple(line.run(unit, overheads) for unit in units)
     run_overhead = profile.overhead(f"{executor}:run")
@@ -189,8 +197,8 @@ def _dask(graph: Graph, profile: Profile, workers: int, scheduler: str, blocks: 
           min_task_work: float | None) -> Prediction:
     """List scheduling of the coarse tasks: each goes, in order, to the worker free first."""
     # A task pays the scheduler's overhead, then runs its piece with the levels executor.
-    overheads = {**_overheads(profile, "levels", ("group", "direct")),
-                 "task": profile.overhead(f"dask-{scheduler}:task") + profile.overhead("levels:run")}
+    overheads = {**_overheads(profile, "levels", (*LEVELS_OVERHEADS, "run")),
+                 "task": profile.overhead(f"dask-{scheduler}:task")}
     per_run = profile.overhead(f"dask-{scheduler}:run")
     lines = [_Timeline(profile) for _ in range(workers)]
     finish: dict[tuple, float] = {}
@@ -204,7 +212,8 @@ def _dask(graph: Graph, profile: Profile, workers: int, scheduler: str, blocks: 
         units = levels_units(piece) if piece is not None else []
         level = suffix[1] if suffix[0] == "task" else -1
         start = line.end
-        task_parts = [line.run(u, overheads) for u in [Unit(str(suffix), level, (), "task"), *units]]
+        start_task = Unit(str(suffix), level, (), {"task": 1, "run": piece is not None})  # a getter runs no graph
+        task_parts = [line.run(u, overheads) for u in [start_task, *units]]
         parts.append(Part(" ".join(map(str, suffix)), level, line.end - start,
                           sum(p.launch for p in task_parts), sum(p.throughput for p in task_parts)))
         finish[suffix] = line.end

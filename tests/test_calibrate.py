@@ -1,0 +1,76 @@
+"""Calibration mechanics on NumPy: what is sampled, the timing's robustness, the profile it writes."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from depthgraph import ops
+from depthgraph.calibrate import MAX_COPIES, OVERHEAD_OPS, ROTATE_BYTES, Clock, _robust_median, calibrate, samples
+from depthgraph.errors import ParameterError
+
+
+def test_samples_cover_every_form_of_the_chosen_ops_with_their_registry_costs():
+    chosen = samples("numpy", only=["matmul", "concat"], max_elements=4096)
+    kinds = {s.kind for s in chosen}
+    assert {"matmul:impl", "matmul:batched", "matmul:shared", "concat:impl", "concat:packed"} <= kinds
+    assert {f"{op}:impl" for op in OVERHEAD_OPS} <= kinds  # the overhead graphs' ops, always
+    assert {"take:rows", "take:flat", "concatenate:pieces"} <= kinds
+    for s in chosen:
+        if s.kind == "matmul:impl":
+            a, b = s.make()
+            # matvec or matmul of an s×s matrix: work = s·s per column, as the registry counts it
+            columns = 1 if b.ndim == 1 else b.shape[1]
+            assert s.work == a.shape[0] * a.shape[1] * columns
+            assert np.allclose(s.call([a, b]), a @ b)
+
+
+def test_no_sample_exceeds_the_element_limit():
+    for s in samples("numpy", max_elements=1024):
+        assert all(a.size <= 1024 for a in s.make()), s.label
+
+
+def test_unknown_ops_are_named():
+    with pytest.raises(ParameterError, match="no calibration specimen for op.*nope"):
+        samples("numpy", only=["nope"])
+
+
+def test_operands_rotate_over_copies_bigger_than_the_caches():
+    (small,) = [s for s in samples("numpy", only=["add"], max_elements=16) if s.kind == "add:impl" and s.work == 16]
+    made = []
+
+    def counting_make():
+        made.append(small.make())
+        return made[-1]
+
+    call = dataclasses.replace(small, make=counting_make).setup()
+    assert len(made) == MAX_COPIES  # 384 bytes: far under ROTATE_BYTES, so the most copies
+    results = [call() for _ in range(MAX_COPIES)]
+    assert all(np.array_equal(r, m[0] + m[1]) for r, m in zip(results, made))  # each copy in turn
+    big = dataclasses.replace(small, nbytes=ROTATE_BYTES, make=counting_make)
+    made.clear()
+    big.setup()
+    assert len(made) == 1
+
+
+def test_robust_median_rejects_outliers():
+    median, kept = _robust_median([1.0, 1.1, 0.9, 1.05, 0.95, 50.0])
+    assert kept == 5 and median == pytest.approx(1.0)
+
+
+def test_numpy_clock_times_the_host_only():
+    host, device = Clock("numpy").measure(lambda: sum(range(1000)), trials=3, min_samples=2)
+    assert host > 0 and device == 0
+
+
+def test_calibrate_fits_every_sampled_kind_and_every_overhead():
+    p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2)
+    assert p.backend == "numpy" and p.synchronous and p.versions["numpy"] == np.__version__
+    assert {"add:impl", "add:batched", "add:shared", "take:rows"} <= set(p.calls)
+    for name in ("eager:node", "eager:run", "levels:direct", "levels:group", "levels:segment", "levels:run",
+                 "dask-sync:task", "dask-threads:task"):
+        assert p.overheads[name] >= 0
+    # a bigger add costs at least as much: the fitted coefficients are non-negative
+    model = p.call("add", "impl").host
+    assert model.seconds(10**6, 24 * 10**6) >= model.seconds(10, 240) > 0
+    assert ops.get("add")  # the registry op the profile models

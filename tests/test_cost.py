@@ -1,0 +1,84 @@
+"""Cost models and profiles: fitting against closed forms, JSON round trips, clear errors."""
+
+import numpy as np
+import pytest
+
+from depthgraph.cost import CallModel, Linear, Profile, fit_linear, nnls
+from depthgraph.errors import ProfileError
+
+
+def profile(**overrides):
+    fields = {"backend": "numpy", "device": "made up", "versions": {"numpy": "2"}, "date": "2026-11-22",
+              "calls": {"add:impl": CallModel(Linear(1e-6, 2e-9, 3e-10), Linear(4e-6), 5),
+                        "matmul:shared": CallModel(Linear(2e-5))},
+              "overheads": {"eager:node": 1e-6, "eager:run": 5e-6}}
+    return Profile(**{**fields, **overrides})
+
+
+def test_fit_linear_recovers_coefficients_of_exact_data():
+    rng = np.random.default_rng(0)
+    work = rng.integers(1, 10**8, 40).astype(float)
+    nbytes = rng.integers(1, 10**9, 40).astype(float)
+    seconds = 3e-6 + 2e-11 * work + 5e-13 * nbytes
+    m = fit_linear(work, nbytes, seconds)
+    assert m.latency == pytest.approx(3e-6, rel=1e-6)
+    assert m.per_work == pytest.approx(2e-11, rel=1e-6)
+    assert m.per_byte == pytest.approx(5e-13, rel=1e-6)
+
+
+def test_fit_linear_never_returns_a_negative_coefficient():
+    # Time falling with size: the unconstrained fit's slope is negative; NNLS keeps it at 0 and the
+    # best constant in relative error lies between the samples.
+    m = fit_linear([1, 10, 100], [8, 80, 800], [3e-6, 2e-6, 1e-6])
+    assert m.per_work == 0 and m.per_byte == 0
+    assert 1e-6 < m.latency < 3e-6
+
+
+def test_nnls_matches_an_exhaustive_check():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((12, 3)), rng.standard_normal(12)
+    x = nnls(a, b)
+    assert (x >= 0).all()
+    best = np.sum((a @ x - b) ** 2)
+    for _ in range(2000):  # no random non-negative point does better
+        y = np.abs(rng.standard_normal(3)) * rng.uniform(0, 3)
+        assert np.sum((a @ y - b) ** 2) >= best - 1e-9
+
+
+def test_linear_split_sums_to_seconds():
+    m = Linear(1e-5, 1e-9, 1e-10)
+    latency, throughput = m.split(1000, 8000)
+    assert latency == 1e-5
+    assert latency + throughput == pytest.approx(m.seconds(1000, 8000))
+    assert throughput == pytest.approx(1000 * 1e-9 + 8000 * 1e-10)
+
+
+def test_profile_json_round_trip(tmp_path):
+    p = profile(synchronous=False)
+    path = tmp_path / "profile.json"
+    p.save(path)
+    assert Profile.load(path) == p
+
+
+@pytest.mark.parametrize("text, message", [
+    ("not json", "not a depthgraph profile"),
+    ('{"format": 99}', "profile format is not 1"),
+    ('{"format": 1, "backend": "numpy"}', "not a depthgraph profile"),
+])
+def test_bad_profile_files_raise_profile_error(text, message):
+    with pytest.raises(ProfileError, match=message):
+        Profile.from_json(text)
+
+
+def test_missing_profile_file_is_named(tmp_path):
+    with pytest.raises(ProfileError, match="cannot read profile .*nope.json"):
+        Profile.load(tmp_path / "nope.json")
+
+
+def test_a_missing_op_is_named_and_another_form_of_a_known_op_is_used():
+    p = profile()
+    with pytest.raises(ProfileError, match="no model for op 'exp'.*covers add, matmul"):
+        p.call("exp", "impl")
+    assert p.call("matmul", "impl") is p.calls["matmul:shared"]
+    with pytest.raises(ProfileError, match="no overhead 'levels:group'"):
+        p.overhead("levels:group")

@@ -1,0 +1,135 @@
+"""Prediction: made-up profiles whose predictions are computed by hand, and the breakdown's sums."""
+
+import pytest
+
+import algorithms
+import depthgraph
+from depthgraph import ops
+from depthgraph.cost import CallModel, Linear, Profile
+from depthgraph.errors import ParameterError, ProfileError
+from depthgraph.prediction import Call, group_calls, group_counts, predict
+
+US = 1e-6
+OVERHEADS = {"eager:node": 1 * US, "eager:run": 5 * US, "levels:direct": 2 * US, "levels:group": 4 * US,
+             "levels:segment": 0.5 * US, "levels:run": 3 * US, "dask-threads:task": 100 * US,
+             "dask-threads:run": 50 * US}
+
+
+def made_up(synchronous=True, calls=None):
+    calls = calls or {
+        "exp:impl": CallModel(Linear(10 * US, 1e-9)),
+        "mul:impl": CallModel(Linear(20 * US, 0.0, 1e-10)),
+    }
+    return Profile("numpy", "made up", {}, "", calls, dict(OVERHEADS), synchronous)
+
+
+def exp_then_square():
+    g = depthgraph.Graph()
+    x = g.input("x", (1000,))
+    y = ops.exp(x)
+    g.output("z", y * y)
+    return g
+
+
+def test_eager_is_the_sum_of_node_costs_by_hand():
+    # exp: 1 + 10 + 1000·0.001 µs; mul: 1 + 20 + 24000 bytes · 1e-4 µs; plus 5 µs for the run.
+    p = predict(exp_then_square(), "eager", made_up())
+    assert p.seconds == pytest.approx((5 + 12 + 23.4) * US)
+    assert [part.label for part in p.parts] == ["exp_1", "mul_2"]
+    assert p.launch == pytest.approx((5 + 11 + 21) * US)
+    assert p.throughput == pytest.approx((1 + 2.4) * US)
+
+
+def test_levels_is_the_sum_over_groups_by_hand():
+    g = exp_then_square()
+    plan = depthgraph.schedule(g)
+    assert [group_counts(grp) for grp in plan.groups] == [{"direct": 1}, {"direct": 1}]
+    p = predict(g, "levels", made_up())
+    assert p.seconds == pytest.approx((3 + 2 + 11 + 2 + 22.4) * US)
+    assert p.by_level() == {1: pytest.approx(13 * US), 2: pytest.approx(24.4 * US)}
+
+
+def test_an_asynchronous_device_overlaps_the_host_by_hand():
+    calls = {"exp:impl": CallModel(Linear(10 * US), Linear(0.0, 1e-7)),  # device: 100 µs of throughput
+             "mul:impl": CallModel(Linear(20 * US), Linear(5 * US))}
+    p = predict(exp_then_square(), "eager", made_up(synchronous=False, calls=calls))
+    # host: 1 + 10 = 11 µs, exp runs 11 → 111; host: 12 + 20 = 32 µs, mul waits for exp: 111 → 116.
+    assert [part.seconds for part in p.parts] == [pytest.approx(111 * US), pytest.approx(5 * US)]
+    assert p.seconds == pytest.approx((116 + 5) * US)
+    assert p.parts[0].throughput == pytest.approx(100 * US) and p.parts[1].throughput == 0
+
+
+def rows_of(perm):
+    g = depthgraph.Graph()
+    x = g.input("x", (4, 8))
+    g.output("y", ops.stack([ops.exp(x[i]) for i in perm]))
+    return g
+
+
+def test_group_calls_count_work_bytes_and_gathers_by_hand():
+    exp_group, stack_group = depthgraph.schedule(rows_of([0, 1, 2, 3])).groups
+    # 4 members of 8 float64: 32 work, 256 bytes in and 256 out; the rows are a free view of x.
+    assert group_calls(exp_group) == (Call("exp", "batched", 32, 512),)
+    assert group_calls(stack_group) == (Call("stack", "packed", 32, 512),)
+    assert group_counts(exp_group) == {"group": 1, "segment": 1}
+    shuffled, _ = depthgraph.schedule(rows_of([2, 0, 3, 1])).groups
+    # Rows out of order are one take of 32 elements, read and written: 512 bytes.
+    assert group_calls(shuffled) == (Call("take", "flat", 0, 512), Call("exp", "batched", 32, 512))
+
+
+@pytest.mark.parametrize("executor", ["eager", "levels", "dask"])
+def test_breakdown_sums_to_the_total(executor):
+    g = algorithms.get("kernel-doubling").build(L=64, n=4)
+    p = predict(g, executor, made_up_for(g))
+    assert sum(part.seconds for part in p.parts) + p.run_overhead == pytest.approx(p.seconds)
+    assert p.launch + p.throughput == pytest.approx(p.seconds)
+    assert sum(p.by_level().values()) == pytest.approx(p.seconds - p.run_overhead)
+
+
+def made_up_for(*graphs):
+    """A synchronous profile with every kind of call any of ``graphs`` makes: 10 µs + 1 ns per unit of work."""
+    kinds = {f"{op}:{form}" for op in ops.REGISTRY for form in ("impl", "batched", "shared", "packed")}
+    kinds |= {"take:rows", "take:flat", "concatenate:pieces"}
+    return made_up(calls={k: CallModel(Linear(10 * US, 1e-9, 1e-11)) for k in kinds})
+
+
+@pytest.mark.parametrize("executor", ["eager", "levels", "dask"])
+@pytest.mark.parametrize("name, small, large", [
+    ("kernel-doubling", {"L": 64, "n": 4}, {"L": 1024, "n": 4}),
+    ("scan-blelloch", {"L": 16, "n": 4}, {"L": 256, "n": 4}),
+    ("conv-fft", {"L": 64}, {"L": 4096}),
+])
+def test_prediction_grows_with_size(executor, name, small, large):
+    spec = algorithms.get(name)
+    g_small, g_large = spec.build(**small), spec.build(**large)
+    profile = made_up_for(g_small, g_large)
+    assert predict(g_large, executor, profile).seconds > predict(g_small, executor, profile).seconds
+
+
+def test_dask_spreads_independent_tasks_over_workers():
+    g = depthgraph.Graph()
+    for c in range(2):  # two chains that never meet
+        x = g.input(f"x{c}", (64,))
+        for _ in range(20):
+            x = ops.exp(x)
+        g.output(f"y{c}", x)
+    profile = made_up_for(g)
+    one = predict(g, "dask", profile, workers=1, blocks=2, min_task_work=10**9)
+    two = predict(g, "dask", profile, workers=2, blocks=2, min_task_work=10**9)
+    # Two tasks of equal cost (each its chain) and two getters: on two workers the tasks overlap.
+    task = one.parts[0].seconds
+    assert one.seconds == pytest.approx(2 * task + 2 * 100 * US + 50 * US)
+    assert two.seconds == pytest.approx(task + 100 * US + 50 * US)
+
+
+def test_errors_name_the_problem():
+    g = exp_then_square()
+    with pytest.raises(ParameterError, match="needs a profile"):
+        predict(g, "levels")
+    with pytest.raises(ParameterError, match="unknown executor 'gpu'"):
+        predict(g, "gpu", made_up())
+    with pytest.raises(ParameterError, match="workers must be an int >= 1"):
+        predict(g, "dask", made_up(), workers=0)
+    g.output("s", ops.sum(g.node("x")))
+    with pytest.raises(ProfileError, match="no model for op 'sum'"):
+        predict(g, "eager", made_up())
