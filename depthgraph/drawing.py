@@ -99,7 +99,12 @@ def to_agraph(graph: Graph, highlight: str | None = "critical", show_cost: bool 
     >>> sorted(a.nodes()), a.get_node("sum_2").attr["color"] == CRITICAL_COLOUR
     (['mul_1', 'sum_2', 'x'], True)
     """
-    import pygraphviz  # loads Graphviz's libraries (~0.2 s): only drawing needs them, not `import depthgraph`
+    try:  # loads Graphviz's libraries (~0.2 s): only drawing needs them, not `import depthgraph`
+        import pygraphviz
+    except ImportError as exc:  # the wheel bundles Graphviz, not GLib and X11's client libraries: slim images lack them
+        raise ParameterError(f"render: pygraphviz (Graphviz) cannot be loaded: {exc}; its wheel needs the system's "
+                             "GLib and X11 client libraries (Debian/Ubuntu: libglib2.0-0 libx11-6 libxext6 "
+                             "libxrender1)") from None
 
     if highlight not in HIGHLIGHTS:
         raise ParameterError(f"render: highlight must be 'critical' or None, got {highlight!r}")

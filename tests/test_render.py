@@ -4,6 +4,7 @@ from `depthgraph.analyze` and the graph itself."""
 
 import itertools
 import re
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -175,3 +176,9 @@ def test_repr_svg_for_notebooks():
     drawn = {n for n, attrs in svg_nodes(graph._repr_svg_()).items() if not attrs["dashed"]}  # stubs are dashed
     assert drawn == {n.name for n in graph.nodes}
     assert depthgraph.Graph()._repr_svg_() is None
+
+
+def test_graphviz_that_cannot_load_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pygraphviz", None)  # import then raises ImportError, as without GLib
+    with pytest.raises(depthgraph.ParameterError, match="pygraphviz .Graphviz. cannot be loaded"):
+        depthgraph.render(small("conv-fft"), tmp_path / "g.svg")
