@@ -134,7 +134,8 @@ def write(out_dir: str | Path, backend: str = "numpy", validation: str | Path | 
             length = "L" if "L" in row.params else "T"
             analyses = {x: depthgraph.analyze(spec.build(**{**row.params, length: x}))
                         for x in _doubling(SWEEP_START, row.params[length])}
-            scaling_rows += [{"algorithm": row.name, "L": x, "work": a.work, "span": a.span} for x, a in analyses.items()]
+            scaling_rows += [{"algorithm": row.name, "L": x, "work": a.work, "span": a.span}
+                             for x, a in analyses.items()]
             profile = f"plots/profile-{row.name}.png"
             plots.parallelism_profile(analyses[row.params[length]], out / profile,
                                       title=f"{row.name} ({_sizes_text(row.params)})")
@@ -249,7 +250,8 @@ def _html(report: Report, sizes: dict[str, int], backend: str, validation: str |
         verdict = "—" if r.agrees is None else "yes" if r.agrees else "no: " + ", ".join(
             what for what, ok in (("work", r.work_agrees), ("span", r.span_agrees)) if not ok)
         cells = [f'<a href="#{e(r.name)}">{e(r.name)}</a>', f"{r.work:,}", f"{r.span:,}",
-                 f"{r.steps:,}", f"{r.parallelism:,.1f}", _grows(r.work_fit, r.work_key), _grows(r.span_fit, r.span_key)]
+                 f"{r.steps:,}", f"{r.parallelism:,.1f}", _grows(r.work_fit, r.work_key),
+                 _grows(r.span_fit, r.span_key)]
         cells = [f"<td>{c}</td>" for c in cells]
         cells.append(f'<td class="{"no" if r.agrees is False else ""}">{e(verdict)}</td>')
         cells.append(f"<td>{_ms(s.levels_s)}</td>")

@@ -201,15 +201,16 @@ def output_format(path: str | pathlib.Path, formats: tuple[str, ...], who: str) 
 
     >>> output_format("chain.svg", FORMATS, "render")
     'svg'
-    >>> output_format("chain.jpeg", FORMATS, "render")
+    >>> output_format("chain.jpeg", FORMATS, "render")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    depthgraph.errors.ParameterError: render: cannot write 'chain.jpeg': unknown suffix '.jpeg'; use .svg, .png, .pdf or .dot
+    depthgraph.errors.ParameterError: render: ... unknown suffix '.jpeg'; use .svg, .png, .pdf or .dot
     """
     path = pathlib.Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in formats:
         allowed = ", ".join("." + f for f in formats[:-1]) + " or ." + formats[-1]
-        raise ParameterError(f"{who}: cannot write {path.name!r}: unknown suffix {path.suffix or '(none)'!r}; use {allowed}")
+        suffix = path.suffix or "(none)"
+        raise ParameterError(f"{who}: cannot write {path.name!r}: unknown suffix {suffix!r}; use {allowed}")
     return fmt
 
 
@@ -238,7 +239,9 @@ def _plan(graph: Graph, nodes: list[Node], level: list[int], analysis: Analysis,
     while True:
         key = _keys(nodes, rank, level, role, critical, band)
         groups = len(set(key))  # a lower bound on the boxes, cheaper than the plan
-        plan = _edges(preds, key, rank, level, free, role, critical, critical_edges, band) if groups <= max_nodes else None
+        plan = None
+        if groups <= max_nodes:
+            plan = _edges(preds, key, rank, level, free, role, critical, critical_edges, band)
         if plan and len(plan.boxes) <= max_nodes:
             return plan
         if band > last_rank:  # one band holds every level: no coarser summary exists
@@ -278,7 +281,7 @@ def _keys(nodes, rank, level, role, critical, band) -> list[Hashable]:
 
 
 def _edges(preds, key, rank, level, free, role, critical, critical_edges, band) -> _Plan:
-    """Boxes (with stubs for long edges out of sources) and the edges between them."""
+    """The boxes of ``key``, stubs for long edges off the critical path, and the edges between them."""
     width = max(band, 1)
     boxes: dict[Hashable, _Box] = {}
     for i, k in enumerate(key):
