@@ -30,8 +30,8 @@ POINTS = {
         "ssm": [("recurrence", {"L": 256, "n": n}) for n in (16, 512, 4096)],
         "conv": [("conv-fft", {"L": L}) for L in (2 ** 10, 2 ** 18, 2 ** 23)],
         "kernel": [("kernel-doubling", {"L": 4096, "n": n}) for n in (16, 64, 512)]
-        + [("kernel-diagonal", {"L": 4096, "n": n}) for n in (64, 16384)],
-        "scan": [("scan-blelloch", {"L": 1024, "n": n}) for n in (16, 4096, 65536)]
+        + [("kernel-diagonal", {"L": 4096, "n": n}) for n in (64, 2048)],
+        "scan": [("scan-blelloch", {"L": 1024, "n": n}) for n in (16, 4096, 16384)]
         + [("ssm-ltv", {"L": 1024, "n": n}) for n in (16, 4096)],
         "ridge": [("ridge-sherman-morrison", {"T": 256, "d": d}) for d in (16, 256, 2048)]
         + [("ridge-causal-solve", {"T": 256, "d": d}) for d in (16, 256)],
@@ -73,7 +73,7 @@ class Result:
         return (self.predicted_s - self.measured_s) / self.measured_s
 
 
-def measure(run: Callable[[], Any], clock: Clock, min_repeats: int = 5, min_seconds: float = 0.2) -> float:
+def measure(run: Callable[[], Any], clock: Clock, min_repeats: int = 5, min_seconds: float = 0.1) -> float:
     """Median wall seconds of ``run`` (synchronised), after a warm-up, over at least ``min_repeats``."""
     for _ in range(2):
         run()
@@ -88,12 +88,13 @@ def measure(run: Callable[[], Any], clock: Clock, min_repeats: int = 5, min_seco
 
 
 def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: dict | None = None,
-             scheduler: Any = "threads", workers: int = 1,
-             progress: Callable[[str], None] = lambda label: None) -> list[Result]:
+             scheduler: Any = "threads", workers: int = 1, progress: Callable[[str], None] = lambda label: None,
+             on_result: Callable[[Result], None] = lambda result: None) -> list[Result]:
     """Predict and measure every point under every executor; see the module doc.
 
     ``scheduler`` is the Dask scheduler for ``"dask"`` (a string, or a ``distributed.Client``:
     its overheads are the profile's ``dask-distributed`` ones), ``workers`` the P it is predicted for.
+    ``on_result`` sees each result as soon as it is measured (a long run keeps what it measured).
 
     >>> from depthgraph.calibrate import calibrate
     >>> used = {node.op for node in get("recurrence").build(L=8, n=2).nodes} - {"input"}
@@ -121,16 +122,24 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
                     g, i, executor=e, backend=profile.backend, **o), clock)
                 results.append(Result(family, name, label, executor, len(graph.nodes), analysis.steps,
                                       predicted.seconds, measured, predicted.launch, predicted.throughput))
+                on_result(results[-1])
     return results
 
 
-def write_csv(results: Sequence[Result], path: str | Path) -> None:
-    """One row per result, columns `COLUMNS` (what `depthgraph.plots` reads)."""
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        for r in results:
-            writer.writerow({**asdict(r), "rel_error": r.rel_error})
+class CsvLog:
+    """Appends one row per result to ``path`` (columns `COLUMNS`, what `depthgraph.plots` reads) as it comes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.file = open(path, "w", newline="")  # noqa: SIM115 - closed by `close`
+        self.writer = csv.DictWriter(self.file, fieldnames=COLUMNS)
+        self.writer.writeheader()
+
+    def __call__(self, result: Result) -> None:
+        self.writer.writerow({**asdict(result), "rel_error": result.rel_error})
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def summary(results: Sequence[Result]) -> str:
@@ -170,38 +179,49 @@ def cluster(kind: str) -> Any:
 
 def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "numpy",
         executors: Sequence[str] = ("levels", "eager", "dask"), cluster_kind: str | None = None,
-        quick: bool = False, progress: bool = True) -> list[Result]:
+        quick: bool = False, progress: bool = True, only: Sequence[str] | None = None) -> list[Result]:
     """Calibrate (unless given a profile), validate, and write ``profile.json``, ``validation.csv``,
     ``validation.png`` and ``validation.txt`` into ``out_dir``: what ``depthgraph validate`` runs.
 
-    ``"dask"`` runs on the threads scheduler, and also on a one-worker cluster of ``cluster_kind``
-    (``"local"`` or ``"cuda"``) when given.
+    ``"dask"`` runs on the threads scheduler; with ``cluster_kind`` (``"local"`` or ``"cuda"``) dask
+    also runs on a one-worker cluster of that kind. ``points``: a subset of `POINTS` (default all).
     """
     from tqdm import tqdm
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    client = cluster(cluster_kind) if cluster_kind and "dask" in executors else None
+    client = cluster(cluster_kind) if cluster_kind else None
+    log = CsvLog(out / "validation.csv")
     try:
         if profile is None:
             profile = calibrate_profile(backend, client, quick, progress)
         profile.save(out / "profile.json")
         points = QUICK if quick else POINTS[profile.backend]
+        if only:
+            points = {f: [c for c in cases if c[0] in only] for f, cases in points.items()}
         total = sum(len(cases) for cases in points.values()) * (len(executors) + (client is not None))
         with tqdm(total=total, disable=not progress, desc="validating", leave=False) as bar:
             def step(label: str) -> None:
                 bar.set_postfix_str(label, refresh=False)
                 bar.update()
 
-            results = validate(profile, executors, points, progress=step)
+            def record(result: Result) -> None:
+                log(result)
+                tqdm.write(summary([result]).splitlines()[1])
+
+            results = validate(profile, executors, points, progress=step, on_result=record) if executors else []
             if client is not None:
-                distributed = validate(profile, ("dask",), points, scheduler=client, progress=step)
+                def record_cluster(result: Result) -> None:
+                    record(Result(**{**asdict(result), "executor": f"dask-{cluster_kind}"}))
+
+                distributed = validate(profile, ("dask",), points, scheduler=client, progress=step,
+                                       on_result=record_cluster)
                 results += [Result(**{**asdict(r), "executor": f"dask-{cluster_kind}"}) for r in distributed]
     finally:
+        log.close()
         if client is not None:
             client.cluster.close()
             client.close()
-    write_csv(results, out / "validation.csv")
     text = summary(results)
     (out / "validation.txt").write_text(f"{profile.device}, {profile.date}, {profile.versions}\n{text}\n")
     try:

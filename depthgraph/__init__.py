@@ -28,7 +28,7 @@ from depthgraph.errors import (
 from depthgraph.executors import execute, to_dask
 from depthgraph.executors.levels import Schedule, schedule
 from depthgraph.ir import Graph, Node
-from depthgraph.predict import Prediction, predict
+from depthgraph.prediction import Prediction, predict
 
 __version__ = "0.1.0"
 

@@ -237,13 +237,14 @@ class Clock:
         if self.gpu:
             self.spin = self.xp.RawKernel(self.SPIN, "spin")
             self.hz = self.xp.cuda.Device().attributes["ClockRate"] * 1e3
-            self.spin_seconds = 1e-3
 
     def sync(self) -> None:
         if self.gpu:
             self.xp.cuda.get_current_stream().synchronize()
 
-    def trial(self, call: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    def trial(self, call: Callable[[], Any], repeats: int, spin_seconds: float = 1e-3) -> tuple[float, float]:
+        """Per-call ``(host, device)`` seconds of ``repeats`` back-to-back calls; on a GPU the device is
+        first held for ``spin_seconds`` (doubled until the host has queued every call in that time)."""
         if not self.gpu:
             start = time.perf_counter()
             for _ in range(repeats):
@@ -254,7 +255,7 @@ class Clock:
             self.sync()
             before, start, end = cuda.Event(), cuda.Event(), cuda.Event()
             before.record()
-            self.spin((1,), (1,), (np.int64(self.spin_seconds * self.hz),))
+            self.spin((1,), (1,), (np.int64(spin_seconds * self.hz),))
             start.record()
             t0 = time.perf_counter()
             for _ in range(repeats):
@@ -265,7 +266,7 @@ class Clock:
             held = cuda.get_elapsed_time(before, start) * 1e-3
             if host < 0.8 * held:  # the device was held until every call was queued
                 return host / repeats, cuda.get_elapsed_time(start, end) * 1e-3 / repeats
-            self.spin_seconds = min(2 * max(self.spin_seconds, host), 1.0)
+            spin_seconds = min(2 * max(spin_seconds, host), 1.0)
 
     def measure(self, call: Callable[[], Any], trials: int = 7, min_samples: int = 5,
                 target_seconds: float = 1e-3) -> tuple[float, float]:
@@ -275,11 +276,13 @@ class Clock:
         t0 = time.perf_counter()
         call()
         self.sync()
-        repeats = int(min(max(target_seconds / max(time.perf_counter() - t0, 1e-7), 1), 100))
+        once = max(time.perf_counter() - t0, 1e-7)  # host and device together: an upper bound of either
+        repeats = int(min(max(target_seconds / once, 1), 100))
+        spin_seconds = min(max(2 * repeats * once, 1e-3), 1.0)  # long enough to queue every call behind
         hosts, devices = [], []
         while True:
             for _ in range(trials):
-                host, device = self.trial(call, repeats)
+                host, device = self.trial(call, repeats, spin_seconds)
                 hosts.append(host)
                 devices.append(device)
             host, kept_host = _robust_median(hosts)

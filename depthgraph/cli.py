@@ -60,11 +60,15 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
     calibrate_cmd.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     calibrate_cmd.add_argument("-o", "--output", default="profile.json", help="profile file (default profile.json)")
     calibrate_cmd.add_argument("--quick", action="store_true", help="small sizes and few trials (a smoke test)")
+    calibrate_cmd.add_argument("--cluster", choices=("local", "cuda"),
+                               help="also fit the per-task overhead of a one-worker Dask cluster of this kind")
     validate_cmd = commands.add_parser("validate", help="predicted vs measured runtime for every algorithm family")
     validate_cmd.add_argument("--profile", help="profile from `depthgraph calibrate` (default: calibrate first)")
     validate_cmd.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                               help="backend to calibrate for when no profile is given")
-    validate_cmd.add_argument("--executors", default="levels,eager,dask", help="comma-separated (default all)")
+    validate_cmd.add_argument("--executors", default="levels,eager,dask",
+                              help="comma-separated (default all; empty with --cluster: the cluster only)")
+    validate_cmd.add_argument("--only", help="comma-separated algorithm names (default every validation point)")
     validate_cmd.add_argument("--cluster", choices=("local", "cuda"),
                               help="also run dask on a one-worker cluster (cuda: dask-cuda, one GPU)")
     validate_cmd.add_argument("-o", "--output", default="validation", help="directory for CSV, plot, summary")
@@ -92,27 +96,34 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
     return parser
 
 
-def _calibrate(args: argparse.Namespace) -> str:
-    from depthgraph.calibrate import calibrate
-
-    profile = calibrate(args.backend, max_elements=2 ** 12 if args.quick else None,
-                        trials=3 if args.quick else 7, min_samples=2 if args.quick else 5)
+def _calibrate(library: ModuleType, args: argparse.Namespace) -> str:
+    validation = importlib.import_module(f"{LIBRARY}.validate")
+    client = validation.cluster(args.cluster) if args.cluster else None
+    try:
+        profile = validation.calibrate_profile(args.backend, client, args.quick, progress=True)
+    finally:
+        if client is not None:
+            client.cluster.close()
+            client.close()
     profile.save(args.output)
     return f"calibrated {len(profile.calls)} call kinds on {profile.device}: {args.output}"
 
 
 def _validate(library: ModuleType, args: argparse.Namespace) -> str:
     from depthgraph.cost import Profile
-    from depthgraph.predict import EXECUTORS
+    from depthgraph.prediction import EXECUTORS
 
     executors = [e for e in args.executors.split(",") if e]
     unknown = [e for e in executors if e not in EXECUTORS]
-    if unknown or not executors:
+    if unknown or not executors and not args.cluster:
         raise ParameterError(f"unknown executor(s) {', '.join(unknown) or '(none given)'}; "
                              f"choose from {', '.join(EXECUTORS)}")
     profile = Profile.load(args.profile) if args.profile else None
     validation = importlib.import_module(f"{LIBRARY}.validate")
-    results = validation.job(args.output, profile, args.backend, executors, args.cluster, args.quick)
+    only = [name for name in (args.only or "").split(",") if name]
+    for name in only:
+        library.get(name)  # an unknown name: a clear error before any work
+    results = validation.job(args.output, profile, args.backend, executors, args.cluster, args.quick, only=only)
     return validation.summary(results) + f"\nwritten to {args.output}/ (validation.csv, .png, .txt, profile.json)"
 
 
@@ -187,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name:<24} {doc.splitlines()[0] if doc else ''}")
             return 0
         if args.command in ("calibrate", "validate"):
-            print(_calibrate(args) if args.command == "calibrate" else _validate(library, args))
+            print(_calibrate(library, args) if args.command == "calibrate" else _validate(library, args))
             return 0
         if args.command == "table":
             print(_table(library, args), end="")
