@@ -32,7 +32,7 @@ from depthgraph.executors.levels import Gather, Group, schedule
 from depthgraph.ir import Graph
 
 EXECUTORS = ("eager", "levels", "dask")
-LEVELS_OVERHEADS = ("direct", "group", "segment")
+LEVELS_OVERHEADS = ("direct", "group", "segment", "gather")
 
 
 @dataclass(frozen=True)
@@ -136,11 +136,12 @@ def group_calls(group: Group) -> tuple[Call, ...]:
 
 
 def group_counts(group: Group) -> dict[str, int]:
-    """The levels executor's Python work for a group: a one-node direct call, or a batched group
-    and the segments (slices, views or takes) its operands are assembled from."""
+    """The levels executor's Python work for a group: a one-node direct call, or a batched group,
+    the segments (slices, views or takes) its operands are assembled from, and its gather calls."""
     if group.direct is not None:
         return {"direct": 1}
-    return {"group": 1, "segment": sum(len(g.segments) for g in group.operands)}
+    return {"group": 1, "segment": sum(len(g.segments) for g in group.operands),
+            "gather": sum(len(_gather_calls(g, 1)) for g in group.operands)}
 
 
 def levels_units(graph: Graph) -> list[Unit]:

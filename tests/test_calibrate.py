@@ -67,7 +67,7 @@ def test_calibrate_fits_every_sampled_kind_and_every_overhead():
     p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2)
     assert p.backend == "numpy" and p.synchronous and p.versions["numpy"] == np.__version__
     assert {"add:impl", "add:batched", "add:shared", "take:rows"} <= set(p.calls)
-    for name in ("eager:node", "eager:run", "levels:direct", "levels:group", "levels:segment", "levels:run",
+    for name in ("eager:node", "eager:run", "levels:direct", "levels:group", "levels:segment", "levels:gather", "levels:run",
                  "dask-sync:task", "dask-threads:task"):
         assert p.overheads[name] >= 0
     # a bigger add costs at least as much: the fitted coefficients are non-negative

@@ -11,7 +11,7 @@ from depthgraph.prediction import Call, group_calls, group_counts, predict
 
 US = 1e-6
 OVERHEADS = {"eager:node": 1 * US, "eager:run": 5 * US, "levels:direct": 2 * US, "levels:group": 4 * US,
-             "levels:segment": 0.5 * US, "levels:run": 3 * US, "dask-threads:task": 100 * US,
+             "levels:segment": 0.5 * US, "levels:gather": 0.0, "levels:run": 3 * US, "dask-threads:task": 100 * US,
              "dask-threads:run": 50 * US}
 
 
@@ -71,7 +71,7 @@ def test_group_calls_count_work_bytes_and_gathers_by_hand():
     # 4 members of 8 float64: 32 work, 256 bytes in and 256 out; the rows are a free view of x.
     assert group_calls(exp_group) == (Call("exp", "batched", 32, 512),)
     assert group_calls(stack_group) == (Call("stack", "packed", 32, 512),)
-    assert group_counts(exp_group) == {"group": 1, "segment": 1}
+    assert group_counts(exp_group) == {"group": 1, "segment": 1, "gather": 0}
     shuffled, _ = depthgraph.schedule(rows_of([2, 0, 3, 1])).groups
     # Rows out of order are one take of 32 elements, read and written: 512 bytes.
     assert group_calls(shuffled) == (Call("take", "flat", 0, 512), Call("exp", "batched", 32, 512))
