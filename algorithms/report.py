@@ -21,20 +21,19 @@ from __future__ import annotations
 
 import datetime
 import html
-import importlib
-import os
 import platform
-import statistics
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import depthgraph
 from algorithms.registry import Algorithm, get, names
 from algorithms.table import Row, complexity_rows
+from algorithms.validate import measure
 from depthgraph import plots
+from depthgraph.calibrate import Clock
 
 DRAW_SIZES = {"L": 8, "T": 8, "n": 2, "d": 2}
 DRAW_MAX_NODES = 300  # every algorithm at DRAW_SIZES drawn whole, not summarised
@@ -52,7 +51,7 @@ class Section:
     summary: str
     row: Row
     small: dict[str, int]  # the diagram's sizes
-    diagram: str
+    diagram: str | None  # None: Graphviz could not be loaded
     profile: str
     levels_s: float  # median levels-executor run at the table's size
 
@@ -66,6 +65,7 @@ class Report:
     sections: list[Section] = field(default_factory=list)
     seconds: float = 0.0
     device: str = ""
+    no_diagrams: str | None = None  # why there are no diagrams, if there are none
 
     def summary(self) -> str:
         """One line: what is in the report and how long it took."""
@@ -114,11 +114,11 @@ def write(out_dir: str | Path, backend: str = "numpy", validation: str | Path | 
     if backend not in BACKENDS:
         raise depthgraph.ParameterError(f"report: unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     sizes = _sizes(sizes or {})
-    clock = _Clock(backend)
+    clock = Clock(backend)
     out = Path(out_dir)
     for folder in (out, out / "diagrams", out / "plots"):
         folder.mkdir(parents=True, exist_ok=True)
-    report = Report(out / "index.html", device=clock.device)
+    report = Report(out / "index.html", device=f"{backend} on {clock.device}")
     if validation is not None:  # first: a bad CSV should fail before the minute of work, not after
         plots.predicted_vs_measured(validation, out / "plots/validation.png")
         report.files.append("plots/validation.png")
@@ -129,8 +129,8 @@ def write(out_dir: str | Path, backend: str = "numpy", validation: str | Path | 
             spec = get(row.name)
             small = spec.params(**{k: v for k, v in DRAW_SIZES.items() if k in spec.defaults})
             diagram = f"diagrams/{row.name}.svg"
-            depthgraph.render(spec.build(**small), out / diagram, max_nodes=DRAW_MAX_NODES,
-                              title=f"{row.name} ({_sizes_text(small)})")
+            report.no_diagrams = report.no_diagrams or _draw(spec, small, out / diagram)
+            diagram = None if report.no_diagrams else diagram
             length = "L" if "L" in row.params else "T"
             analyses = {x: depthgraph.analyze(spec.build(**{**row.params, length: x}))
                         for x in _doubling(SWEEP_START, row.params[length])}
@@ -140,8 +140,8 @@ def write(out_dir: str | Path, backend: str = "numpy", validation: str | Path | 
             plots.parallelism_profile(analyses[row.params[length]], out / profile,
                                       title=f"{row.name} ({_sizes_text(row.params)})")
             report.sections.append(Section(row.name, spec.doc.strip().splitlines()[0], row, small, diagram, profile,
-                                           clock.time_levels(spec, row.params)))
-            report.files += [diagram, profile]
+                                           _time_levels(clock, spec, row.params)))
+            report.files += [f for f in (diagram, profile) if f]
             bar.update()
 
     plots.scaling(scaling_rows, out / "plots/scaling.png", x="L",
@@ -152,41 +152,24 @@ def write(out_dir: str | Path, backend: str = "numpy", validation: str | Path | 
     return report
 
 
-class _Clock:
-    """Times the levels executor on one backend, synchronising the device around each run."""
+def _time_levels(clock: Clock, spec: Algorithm, params: dict[str, int]) -> float:
+    """Median seconds of one levels-executor run (`algorithms.validate.measure`)."""
+    graph = spec.build(**params)
+    inputs = {k: clock.xp.asarray(v) for k, v in spec.inputs(seed=0, **params).items()}
+    return measure(lambda: depthgraph.execute(graph, inputs, executor="levels", backend=clock.backend), clock,
+                   min_repeats=REPEAT, min_seconds=0.0)
 
-    def __init__(self, backend: str) -> None:
-        self.backend = backend
-        if backend == "numpy":
-            self.xp, self.device = None, f"NumPy on {platform.machine()} ({os.cpu_count()} CPUs)"
-            return
-        try:
-            self.xp = importlib.import_module("cupy")
-            props = self.xp.cuda.runtime.getDeviceProperties(self.xp.cuda.Device().id)
-        except (ImportError, RuntimeError) as exc:  # no CuPy, or no usable GPU (CUDARuntimeError is a RuntimeError)
-            raise depthgraph.ParameterError(f"report: backend 'cupy' is not available: {exc}") from None
-        self.device = f"CuPy on {props['name'].decode()}"
 
-    def sync(self) -> None:
-        if self.xp is not None:
-            self.xp.cuda.Device().synchronize()
-
-    def time_levels(self, spec: Algorithm, params: dict[str, int]) -> float:
-        """Median seconds of one levels-executor run, after a first run that compiles the plan."""
-        graph = spec.build(**params)
-        inputs = spec.inputs(seed=0, **params)
-        if self.xp is not None:
-            inputs = {k: self.xp.asarray(v) for k, v in inputs.items()}
-
-        def run() -> float:
-            self.sync()
-            begin = time.perf_counter()
-            depthgraph.execute(graph, inputs, executor="levels", backend=self.backend)
-            self.sync()
-            return time.perf_counter() - begin
-
-        run()
-        return statistics.median(run() for _ in range(REPEAT))
+def _draw(spec: Algorithm, params: dict[str, int], path: Path) -> str | None:
+    """Draw one algorithm; None, with the reason, where Graphviz's libraries can't be loaded (GPU images)."""
+    try:
+        depthgraph.render(spec.build(**params), path, max_nodes=DRAW_MAX_NODES,
+                          title=f"{spec.name} ({_sizes_text(params)})")
+    except depthgraph.ParameterError as exc:
+        if "cannot be loaded" not in str(exc):
+            raise
+        return str(exc)
+    return None
 
 
 def _sizes(given: Mapping[str, int]) -> dict[str, int]:
@@ -270,9 +253,7 @@ def _html(report: Report, sizes: dict[str, int], backend: str, validation: str |
 {r.parallelism:,.1f}; work grows as {e(r.work_fit)}, span as {e(r.span_fit)}; one levels-executor run
 {_ms(s.levels_s)} on {e(report.device)}.</p>
 <div class="figures">
-<figure class="diagram"><a href="{e(s.diagram)}"><img src="{e(s.diagram)}" alt="{e(s.name)} graph"></a>
-<figcaption>The graph at {e(_sizes_text(s.small))}; critical path in red, inputs blue, outputs green,
-dashed: a copy of a node used far below.</figcaption></figure>
+{_diagram(s, e)}
 <figure><img src="{e(s.profile)}" alt="{e(s.name)} parallelism profile">
 <figcaption>Nodes per level at {e(_sizes_text(r.params))}.</figcaption></figure>
 </div>
@@ -286,11 +267,12 @@ dashed: a copy of a node used far below.</figcaption></figure>
 <img src="plots/validation.png" alt="predicted vs measured runtime">"""
 
     date = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    missing = f'\n<p class="meta">No diagrams: {e(report.no_diagrams)}</p>' if report.no_diagrams else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>depthgraph report</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style></head>
 <body>
-<h1>depthgraph report</h1>
+<h1>depthgraph report</h1>{missing}
 <p class="meta">{len(report.sections)} algorithms · table and sweeps at {e(table_sizes)} · diagrams at
 {e(draw_sizes)} · timings: {e(report.device)} · {report.seconds:.0f} s · {date} · depthgraph
 {e(depthgraph.__version__)}, Python {e(platform.python_version())}</p>
@@ -309,6 +291,14 @@ after one that compiles its plan.</p>
 <p class="meta">Made by <code>depthgraph report</code>.</p>
 </body></html>
 """
+
+
+def _diagram(s: Section, e: Callable[[str], str]) -> str:
+    if s.diagram is None:
+        return "<p>(no diagram: Graphviz could not be loaded here)</p>"
+    return f"""<figure class="diagram"><a href="{e(s.diagram)}"><img src="{e(s.diagram)}" alt="{e(s.name)} graph"></a>
+<figcaption>The graph at {e(_sizes_text(s.small))}; critical path in red, inputs blue, outputs green,
+dashed: a copy of a node used far below.</figcaption></figure>"""
 
 
 def _grows(fitted: str, key: str) -> str:

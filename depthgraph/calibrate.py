@@ -232,11 +232,15 @@ class Clock:
     }'''
 
     def __init__(self, backend: str) -> None:
-        self.xp = array_module(backend)
+        self.backend, self.xp = backend, array_module(backend)
         self.gpu = backend == "cupy"
         if self.gpu:
+            try:
+                self.hz = self.xp.cuda.Device().attributes["ClockRate"] * 1e3
+            except RuntimeError as exc:  # CuPy without a usable GPU (CUDARuntimeError)
+                raise ParameterError(f"backend 'cupy' is not available: {exc}") from None
             self.spin = self.xp.RawKernel(self.SPIN, "spin")
-            self.hz = self.xp.cuda.Device().attributes["ClockRate"] * 1e3
+        self.device = _device_name(backend, self.xp)
 
     def sync(self) -> None:
         if self.gpu:
@@ -485,7 +489,7 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
         work, nbytes, host, device = (list(col) for col in zip(*rows))
         device_model = fit_linear(work, nbytes, device) if clock.gpu else Linear()
         calls[kind] = CallModel(fit_linear(work, nbytes, host), device_model, len(rows))
-    profile = Profile(backend, _device_name(backend, clock.xp), _versions(backend),
+    profile = Profile(backend, clock.device, _versions(backend),
                       datetime.date.today().isoformat(), calls, {}, synchronous=not clock.gpu)
 
     def step(label: str) -> None:

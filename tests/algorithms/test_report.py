@@ -109,3 +109,17 @@ def test_cupy_unavailable(tmp_path):
         pytest.skip("CuPy is installed")
     with pytest.raises(depthgraph.ParameterError, match="backend 'cupy' is not available"):
         report.write(tmp_path, backend="cupy", progress=False)
+
+
+def test_without_graphviz_libraries_the_report_says_so_and_links_only_what_exists(tmp_path, monkeypatch):
+    # As on the lent GPU image: pygraphviz's wheel loads, but not the system's GLib and X11 libraries.
+    def cannot_load(*args, **kwargs):
+        raise depthgraph.ParameterError("render: pygraphviz (Graphviz) cannot be loaded: libgobject missing")
+
+    monkeypatch.setattr(depthgraph, "render", cannot_load)
+    r = report.write(tmp_path, sizes={"L": 16, "n": 2, "d": 2}, progress=False)
+    assert all(s.diagram is None for s in r.sections)
+    page = r.index.read_text()
+    assert "No diagrams: render: pygraphviz (Graphviz) cannot be loaded: libgobject missing" in page
+    assert not any("diagrams/" in link for link in links(r.index))
+    assert all((tmp_path / link).is_file() for link in links(r.index) if not link.startswith("#"))
