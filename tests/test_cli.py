@@ -99,3 +99,13 @@ def test_render_and_report_errors_are_one_line_and_exit_2(tmp_path, argv, messag
     assert proc.stdout == ""
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(message)
+
+
+def test_calibrate_writes_a_profile(tmp_path, capsys):
+    from depthgraph.cost import Profile
+
+    path = tmp_path / "p.json"
+    assert main(["calibrate", "--quick", "-o", str(path)]) == 0
+    profile = Profile.load(path)
+    assert capsys.readouterr().out.startswith(f"calibrated {len(profile.calls)} call kinds on {profile.device}")
+    assert profile.backend == "numpy" and "levels:run" in profile.overheads

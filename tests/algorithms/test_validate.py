@@ -1,0 +1,53 @@
+"""The validation job: results, CSV, summary figures by hand, and the files a run leaves."""
+
+import csv
+import statistics
+
+import pytest
+
+from algorithms.validate import COLUMNS, CsvLog, Result, job, summary
+from depthgraph.cli import main
+
+
+def result(algorithm, executor, predicted, measured, launch=None, family="ssm"):
+    launch = predicted if launch is None else launch
+    return Result(family, algorithm, "L=8", executor, 10, 4, predicted, measured, launch, predicted - launch)
+
+
+def test_relative_error_and_summary_by_hand():
+    rows = [result("a", "levels", 1.1, 1.0), result("b", "levels", 0.5, 1.0), result("c", "levels", 2.0, 2.0),
+            result("a", "eager", 3.0, 2.0, launch=1.5, family="conv")]
+    assert [r.rel_error for r in rows] == [pytest.approx(0.1), -0.5, 0.0, 0.5]
+    text = summary(rows)
+    assert f"levels: 3 points, median |error| {statistics.median([0.1, 0.5, 0.0]):.1%}, max 50.0%" in text
+    assert "conv: the model attributes 50% of predicted time to launches, 50% to throughput" in text
+
+
+def test_csv_log_writes_every_column_as_results_come(tmp_path):
+    log = CsvLog(tmp_path / "v.csv")
+    log(result("a", "levels", 1.1, 1.0))
+    rows = list(csv.DictReader(open(tmp_path / "v.csv")))  # readable before close: flushed per row
+    log.close()
+    assert tuple(rows[0]) == COLUMNS
+    assert float(rows[0]["rel_error"]) == pytest.approx(0.1)
+
+
+def test_quick_job_writes_profile_csv_plot_and_summary(tmp_path):
+    results = job(tmp_path, executors=("levels", "dask"), quick=True, progress=False)
+    assert {r.executor for r in results} == {"levels", "dask"}
+    assert {r.family for r in results} == {"ssm", "conv", "kernel", "scan", "ridge"}
+    for name in ("profile.json", "validation.csv", "validation.png", "validation.txt"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert len(list(csv.DictReader(open(tmp_path / "validation.csv")))) == len(results)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["validate", "--executors", "gpu"], "unknown executor(s) gpu"),
+    (["validate", "--only", "nope"], "unknown algorithm 'nope'"),
+    (["validate", "--profile", "missing.json"], "cannot read profile 'missing.json'"),
+])
+def test_cli_errors_are_one_line_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
