@@ -66,10 +66,8 @@ class CallModel:
 class Profile:
     """Fitted cost models of one device, and the executors' own overheads.
 
-    ``overheads`` holds seconds per unit: ``"eager:node"``, ``"eager:run"``, ``"levels:direct"``,
-    ``"levels:group"``, ``"levels:segment"``, ``"levels:gather"``, ``"levels:run"``,
-    ``"dask-<scheduler>:task"``, ``"dask-<scheduler>:run"``; and two fractions, ``"eager:host"`` and
-    ``"levels:host"``: how much more a call's host latency is among other calls than in a loop.
+    ``overheads`` holds seconds per unit: ``"eager:node"``, ``"eager:run"``, ``"levels:group"``,
+    ``"levels:run"``, ``"dask-<scheduler>:task"``, ``"dask-<scheduler>:run"``.
 
     >>> p = Profile("numpy", "test CPU", {"numpy": "2"}, "2026-11-22",
     ...             {"add:impl": CallModel(Linear(1e-6, 1e-9))}, {"eager:node": 1e-6})

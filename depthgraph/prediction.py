@@ -170,7 +170,6 @@ class _Timeline:
         for call in unit.calls:
             model = self.profile.call(call.op, call.form)
             host_latency, host_throughput = model.host.split(call.work, call.nbytes)
-            host_latency *= 1 + overheads["host"]  # a call among others costs more than one repeated in a loop
             self.host += host_latency + host_throughput
             if self.profile.synchronous:
                 throughput += host_throughput
@@ -184,10 +183,7 @@ class _Timeline:
 
 
 def _overheads(profile: Profile, executor: str, kinds: tuple[str, ...]) -> dict[str, float]:
-    """The executor's overheads by unit kind, and ``"host"``: the extra fraction of each call's host
-    latency when calls interleave (0 in profiles older than that fit)."""
-    found = {kind: profile.overhead(f"{executor}:{kind}") for kind in kinds}
-    return {**found, "host": profile.overheads.get(f"{executor}:host", 0.0)}
+    return {kind: profile.overhead(f"{executor}:{kind}") for kind in kinds}
 
 
 def _sequence(units: list[Unit], profile: Profile, executor: str) -> Prediction:

@@ -40,13 +40,6 @@ def test_eager_is_the_sum_of_node_costs_by_hand():
     assert p.throughput == pytest.approx((1 + 2.4) * US)
 
 
-def test_interleaved_calls_scale_the_host_latency_by_hand():
-    profile = made_up()
-    profile.overheads["eager:host"] = 0.5  # each call's latency half again: exp 10 → 15 µs, mul 20 → 30 µs
-    p = predict(exp_then_square(), "eager", profile)
-    assert p.seconds == pytest.approx((5 + (1 + 15 + 1) + (1 + 30 + 2.4)) * US)
-
-
 def test_levels_is_the_sum_over_groups_by_hand():
     g = exp_then_square()
     plan = depthgraph.schedule(g)
