@@ -280,7 +280,7 @@ def _html(report: Report, sizes: dict[str, int], backend: str, validation: str |
 <b>steps</b> the kernel launches along it, <b>parallelism</b> = work / span. Growth classes are fitted
 from sweeps of each size with the others held; the answer key is the course problem set's. The last
 column is the median of {REPEAT} runs of the levels executor (each level's like ops as one batched call)
-after one that compiles its plan.</p>
+after two warm-up runs (the first compiles its plan).</p>
 <h2>Scaling</h2>
 <img src="plots/scaling.png" alt="work and span against L, log-log">
 <h2>Complexity at {e(table_sizes)}</h2>
