@@ -411,7 +411,7 @@ def run(graph: Graph, inputs: dict[str, Any], backend: str = "numpy", to_host: b
     bound = bind_inputs(graph, inputs, xp)
     slabs: list[Any] = [None] * len(plan.slab_bytes)
     for slab, name in plan.inputs:
-        slabs[slab] = xp.ascontiguousarray(bound[name])[None]
+        slabs[slab] = xp.ascontiguousarray(bound[name][None])  # [None] first: ascontiguousarray makes 0-d 1-d
     for slab, stacked in plan.constants:
         slabs[slab] = plan.device_index(xp, stacked)
     for group in plan.groups:

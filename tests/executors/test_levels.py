@@ -110,3 +110,14 @@ def test_one_node_groups_call_the_op_on_views():
     for t in range(1, 5):
         expected = expected * 0.5 + data[t]
     np.testing.assert_allclose(depthgraph.execute(g, {"u": data}, executor="levels")["h"], expected, rtol=1e-15)
+
+
+def test_a_scalar_input_read_twice_and_stacked():
+    # Found by hypothesis: a 0-d input's slab became 2-D (ascontiguousarray makes 0-d arrays 1-d),
+    # so a stack gathering it beside a computed scalar failed to concatenate.
+    g = depthgraph.Graph()
+    x = g.input("x", ())
+    y = x + 2.0
+    g.output("s", ops.stack([y, y, x]))
+    out = depthgraph.execute(g, {"x": np.array(0.5)}, executor="levels")["s"]
+    np.testing.assert_array_equal(out, [2.5, 2.5, 0.5])
