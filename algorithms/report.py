@@ -34,6 +34,7 @@ from algorithms.table import Row, complexity_rows
 from algorithms.validate import measure
 from depthgraph import plots
 from depthgraph.calibrate import Clock
+from depthgraph.errors import GraphvizUnavailable
 
 DRAW_SIZES = {"L": 8, "T": 8, "n": 2, "d": 2}
 DRAW_MAX_NODES = 300  # every algorithm at DRAW_SIZES drawn whole, not summarised
@@ -165,9 +166,7 @@ def _draw(spec: Algorithm, params: dict[str, int], path: Path) -> str | None:
     try:
         depthgraph.render(spec.build(**params), path, max_nodes=DRAW_MAX_NODES,
                           title=f"{spec.name} ({_sizes_text(params)})")
-    except depthgraph.ParameterError as exc:
-        if "cannot be loaded" not in str(exc):
-            raise
+    except GraphvizUnavailable as exc:
         return str(exc)
     return None
 

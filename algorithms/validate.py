@@ -89,12 +89,13 @@ def measure(run: Callable[[], Any], clock: Clock, min_repeats: int = 5, min_seco
 
 def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: dict | None = None,
              scheduler: Any = "threads", workers: int = 1, progress: Callable[[str], None] = lambda label: None,
-             on_result: Callable[[Result], None] = lambda result: None) -> list[Result]:
+             on_result: Callable[[Result], None] = lambda result: None, label: str | None = None) -> list[Result]:
     """Predict and measure every point under every executor; see the module doc.
 
     ``scheduler`` is the Dask scheduler for ``"dask"`` (a string, or a ``distributed.Client``:
     its overheads are the profile's ``dask-distributed`` ones), ``workers`` the P it is predicted for.
-    ``on_result`` sees each result as soon as it is measured (a long run keeps what it measured).
+    ``on_result`` sees each result as soon as it is measured (a long run keeps what it measured);
+    ``label`` names the executor in the results (default: the executor's name).
 
     >>> from depthgraph.calibrate import calibrate
     >>> used = {node.op for node in get("recurrence").build(L=8, n=2).nodes} - {"input"}
@@ -113,14 +114,14 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
             graph = spec.build(**params)
             inputs = {k: clock.xp.asarray(v) for k, v in spec.inputs(seed=0, **params).items()}
             analysis = depthgraph.analyze(graph)
-            label = " ".join(f"{k}={v}" for k, v in sizes.items())
+            sizes_text = " ".join(f"{k}={v}" for k, v in sizes.items())
             for executor in executors:
-                progress(f"{name} {label} {executor}")
+                progress(f"{name} {sizes_text} {executor}")
                 options = {"scheduler": scheduler} if executor == "dask" else {}
                 predicted = depthgraph.predict(graph, executor, profile, workers=workers, scheduler=scheduler_name)
                 measured = measure(lambda g=graph, i=inputs, e=executor, o=options: depthgraph.execute(
                     g, i, executor=e, backend=profile.backend, **o), clock)
-                results.append(Result(family, name, label, executor, len(graph.nodes), analysis.steps,
+                results.append(Result(family, name, sizes_text, label or executor, len(graph.nodes), analysis.steps,
                                       predicted.seconds, measured, predicted.launch, predicted.throughput))
                 on_result(results[-1])
     return results
@@ -211,12 +212,8 @@ def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "num
 
             results = validate(profile, executors, points, progress=step, on_result=record) if executors else []
             if client is not None:
-                def record_cluster(result: Result) -> None:
-                    record(Result(**{**asdict(result), "executor": f"dask-{cluster_kind}"}))
-
-                distributed = validate(profile, ("dask",), points, scheduler=client, progress=step,
-                                       on_result=record_cluster)
-                results += [Result(**{**asdict(r), "executor": f"dask-{cluster_kind}"}) for r in distributed]
+                results += validate(profile, ("dask",), points, scheduler=client, progress=step, on_result=record,
+                                    label=f"dask-{cluster_kind}")
     finally:
         log.close()
         if client is not None:

@@ -20,6 +20,7 @@ of their measured time that the call models do not explain.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import importlib.metadata
 import itertools
@@ -379,12 +380,13 @@ def _fit_overheads(executor: str, names: tuple[str, ...], rows: list[tuple[list[
     return {f"{executor}:{name}": float(c) for name, c in zip(("run",) + names, coef)}
 
 
-def _overheads(profile: Profile, clock: Clock, client: Any, progress: Callable[[str], None]) -> dict[str, float]:
+def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any,
+                            progress: Callable[[str], None]) -> dict[str, float]:
     from depthgraph.executors.dask import task_plan
     from depthgraph.prediction import LEVELS_OVERHEADS, eager_units, levels_units, predict
 
     zero = {"eager:node": 0.0, "eager:run": 0.0, "levels:run": 0.0, **{f"levels:{n}": 0.0 for n in LEVELS_OVERHEADS}}
-    bare = Profile(**{**profile.__dict__, "overheads": zero})
+    bare = dataclasses.replace(profile, overheads=zero)
     found: dict[str, float] = {}
 
     def timed(graph: Graph, **options: Any) -> float:
@@ -409,14 +411,14 @@ def _overheads(profile: Profile, clock: Clock, client: Any, progress: Callable[[
             counts = [sum(u.counts.get(name, 0) for u in units) for name in names]
             rows.append((counts, timed(graph, executor=executor), predict(graph, executor, bare).seconds))
         found.update(_fit_overheads(executor, names, rows))
-    bare = Profile(**{**profile.__dict__, "overheads": {**zero, **found}})
+    bare = dataclasses.replace(profile, overheads={**zero, **found})
     schedulers = [("sync", "sync"), ("threads", "threads")] + ([("distributed", client)] if client else [])
     for name, scheduler in schedulers:
         rows = []
         for graph in OVERHEAD_GRAPHS["dask"]:
             progress(f"dask {name} overhead, {len(graph):,} nodes")
-            bare_dask = Profile(**{**bare.__dict__, "overheads": {**bare.overheads, f"dask-{name}:task": 0.0,
-                                                                  f"dask-{name}:run": 0.0}})
+            bare_dask = dataclasses.replace(bare, overheads={**bare.overheads, f"dask-{name}:task": 0.0,
+                                                             f"dask-{name}:run": 0.0})
             tasks = len(task_plan(graph, profile.backend, 1, 0))  # incl. output getters: tasks too
             rows.append(([tasks], timed(graph, executor="dask", scheduler=scheduler, blocks=1, min_task_work=0),
                          predict(graph, "dask", bare_dask, scheduler=name, blocks=1, min_task_work=0).seconds))
@@ -496,6 +498,6 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
         bar.set_postfix_str(label, refresh=False)
         bar.update()
 
-    overheads = _overheads(profile, clock, client, step)
+    overheads = _fit_executor_overheads(profile, clock, client, step)
     bar.close()
-    return Profile(**{**profile.__dict__, "overheads": overheads})
+    return dataclasses.replace(profile, overheads=overheads)

@@ -35,6 +35,15 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
+def _algorithm_arguments(command: argparse.ArgumentParser, sizes: list[str], switches: list[str]) -> None:
+    """An algorithm's name, its sizes (``--L 8``) and its switches (``--weights``)."""
+    command.add_argument("name", help="algorithm name (see `depthgraph list`)")
+    for param in sizes:
+        command.add_argument(f"--{param}", type=_size, help=f"size {param} (default: the algorithm's)")
+    for param in switches:
+        command.add_argument(f"--{param}", action="store_true", default=None, help=f"switch on {param}")
+
+
 def _parser(library: ModuleType) -> argparse.ArgumentParser:
     defaults = {}
     for name in library.names():
@@ -46,11 +55,7 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list the algorithms")
     analyze_cmd = commands.add_parser("analyze", help="work, span, steps and bounds of one algorithm")
-    analyze_cmd.add_argument("name", help="algorithm name (see `depthgraph list`)")
-    for param in sizes:
-        analyze_cmd.add_argument(f"--{param}", type=_size, help=f"size {param} (default: the algorithm's)")
-    for param in switches:
-        analyze_cmd.add_argument(f"--{param}", action="store_true", default=None, help=f"switch on {param}")
+    _algorithm_arguments(analyze_cmd, sizes, switches)
     analyze_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
     table_cmd = commands.add_parser("table", help="every algorithm's work, span and growth beside the answer key")
     for param in sorted(TABLE_SIZES.keys() | {"T"}):
@@ -74,11 +79,7 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
     validate_cmd.add_argument("-o", "--output", default="validation", help="directory for CSV, plot, summary")
     validate_cmd.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
     render_cmd = commands.add_parser("render", help="draw one algorithm's graph, critical path highlighted")
-    render_cmd.add_argument("name", help="algorithm name (see `depthgraph list`)")
-    for param in sizes:
-        render_cmd.add_argument(f"--{param}", type=_size, help=f"size {param} (default: the algorithm's)")
-    for param in switches:
-        render_cmd.add_argument(f"--{param}", action="store_true", default=None, help=f"switch on {param}")
+    _algorithm_arguments(render_cmd, sizes, switches)
     render_cmd.set_defaults(algorithm_params=sizes + switches)
     render_cmd.add_argument("-o", "--output", help="file to write: .svg, .png, .pdf or .dot (default NAME.svg)")
     render_cmd.add_argument("--show-cost", action="store_true", help="add each node's work and depth")

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from depthgraph import ops
 from depthgraph.analysis import Analysis, analyze
-from depthgraph.errors import ParameterError
+from depthgraph.errors import GraphvizUnavailable, ParameterError
 from depthgraph.ir import Graph, Node
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def to_agraph(graph: Graph, highlight: str | None = "critical", show_cost: bool 
     try:  # loads Graphviz's libraries (~0.2 s): only drawing needs them, not `import depthgraph`
         import pygraphviz
     except ImportError as exc:  # the wheel bundles Graphviz, not GLib and X11's client libraries: slim images lack them
-        raise ParameterError(f"render: pygraphviz (Graphviz) cannot be loaded: {exc}; its wheel needs the system's "
+        raise GraphvizUnavailable(f"render: pygraphviz (Graphviz) cannot be loaded: {exc}; its wheel needs the system's "
                              "GLib and X11 client libraries (Debian/Ubuntu: libglib2.0-0 libx11-6 libxext6 "
                              "libxrender1)") from None
 

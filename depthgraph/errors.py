@@ -33,5 +33,9 @@ class ParameterError(DepthGraphError):
     """A parameter is out of range or of the wrong kind (``L < 1``, an unknown executor, ...)."""
 
 
+class GraphvizUnavailable(ParameterError):
+    """pygraphviz is installed but Graphviz's system libraries (GLib, X11 client) cannot be loaded."""
+
+
 class ProfileError(DepthGraphError):
     """A cost profile is unreadable, of another version, or lacks a model the prediction needs."""

@@ -114,7 +114,7 @@ def test_cupy_unavailable(tmp_path):
 def test_without_graphviz_libraries_the_report_says_so_and_links_only_what_exists(tmp_path, monkeypatch):
     # As on the lent GPU image: pygraphviz's wheel loads, but not the system's GLib and X11 libraries.
     def cannot_load(*args, **kwargs):
-        raise depthgraph.ParameterError("render: pygraphviz (Graphviz) cannot be loaded: libgobject missing")
+        raise depthgraph.errors.GraphvizUnavailable("render: pygraphviz (Graphviz) cannot be loaded: libgobject missing")
 
     monkeypatch.setattr(depthgraph, "render", cannot_load)
     r = report.write(tmp_path, sizes={"L": 16, "n": 2, "d": 2}, progress=False)
