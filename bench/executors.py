@@ -13,13 +13,14 @@ What one run prints (and writes to ``--out`` as Markdown, with device, versions 
   larger one; ``--quick`` keeps the first two): the graph's nodes, ``steps`` (ops on the longest
   path, `depthgraph.analyze`), the levels schedule's groups and kernel launches
   (`depthgraph.schedule`), then the time of one whole run with the eager, levels
-  and Dask (``scheduler="threads"``, default partition) executors and with a hand-written
+  and Dask (``scheduler="threads"``, default partition) executors, on CuPy also the levels
+  executor replaying CUDA graphs (``cuda_graph=True``, column "graphs"), and with a hand-written
   baseline that calls the array module directly (no depthgraph; see ``BASELINES``), and the
   ratios eager/levels and levels/baseline. A time reads ``median [min–max]`` in ms.
 * **(a) Host cost of the levels executor per kernel group**, at the small size: on CuPy by
   `cupyx.profiler.benchmark`, whose CPU time is the host wall time of the call without waiting
   for the GPU, so host µs per group = CPU time / groups (target ≤ 25 µs). Eager's host µs per
-  op beside it. On NumPy the host time includes the arithmetic (there is no device).
+  op beside it, and on CuPy the same for the levels executor with CUDA graphs. On NumPy the host time includes the arithmetic (there is no device).
 * **(b) Does levels time follow depth?** Across all algorithms at the small size: Pearson r of
   levels ms against ``steps`` and against ``schedule.launches`` (and of their logarithms), and
   µs per step and per launch for each algorithm.
@@ -238,6 +239,9 @@ def measure_case(bench: Bench, name: str, params: dict, size_index: int, dask_ok
         "eager": lambda: depthgraph.execute(graph, inputs, executor="eager", backend=bench.backend),
         "levels": lambda: depthgraph.execute(graph, inputs, executor="levels", backend=bench.backend),
     }
+    if bench.cupy is not None:  # the levels schedule replayed from CUDA graphs (recorded by the check run)
+        variants["graphs"] = lambda: depthgraph.execute(graph, inputs, executor="levels", backend="cupy",
+                                                        cuda_graph=True)
     if dask_ok:
         variants["dask"] = lambda: depthgraph.execute(graph, inputs, executor="dask", backend=bench.backend,
                                                       scheduler="threads")
@@ -268,8 +272,8 @@ def measure_case(bench: Bench, name: str, params: dict, size_index: int, dask_ok
 # ---------------------------------------------------------------- (a) host cost per group
 
 
-def host_cost(bench: Bench, graph, inputs, plan) -> tuple[float, float, float]:
-    """(levels host µs per group, levels GPU µs per group, eager host µs per op)."""
+def host_cost(bench: Bench, graph, inputs, plan) -> tuple[float, ...]:
+    """(levels host µs per group, levels GPU µs per group, eager host µs per op[, the same two with CUDA graphs])."""
     n_rep = max(10, bench.repeat)
     levels = lambda: depthgraph.execute(graph, inputs, executor="levels", backend=bench.backend)
     eager = lambda: depthgraph.execute(graph, inputs, executor="eager", backend=bench.backend)
@@ -278,10 +282,14 @@ def host_cost(bench: Bench, graph, inputs, plan) -> tuple[float, float, float]:
     if bench.cupy is not None:
         from cupyx.profiler import benchmark
 
-        lv = benchmark(levels, n_repeat=n_rep, n_warmup=WARMUP)
+        def per_group(fn):
+            result = benchmark(fn, n_repeat=n_rep, n_warmup=WARMUP)
+            return (float(np.median(result.cpu_times)) / groups * 1e6,
+                    float(np.median(result.gpu_times[0])) / groups * 1e6)
+
         eg = benchmark(eager, n_repeat=n_rep, n_warmup=WARMUP)
-        return (float(np.median(lv.cpu_times)) / groups * 1e6, float(np.median(lv.gpu_times[0])) / groups * 1e6,
-                float(np.median(eg.cpu_times)) / max(1, ops_run) * 1e6)
+        graphs = lambda: depthgraph.execute(graph, inputs, executor="levels", backend="cupy", cuda_graph=True)
+        return (*per_group(levels), float(np.median(eg.cpu_times)) / max(1, ops_run) * 1e6, *per_group(graphs))
 
     def host_median(fn):
         for _ in range(WARMUP):
@@ -293,7 +301,7 @@ def host_cost(bench: Bench, graph, inputs, plan) -> tuple[float, float, float]:
             times.append(time.perf_counter() - start)
         return statistics.median(times)
 
-    return host_median(levels) / groups * 1e6, math.nan, host_median(eager) / max(1, ops_run) * 1e6
+    return host_median(levels) / groups * 1e6, math.nan, host_median(eager) / max(1, ops_run) * 1e6, math.nan, math.nan
 
 
 # ---------------------------------------------------------------- (c) memory
@@ -386,9 +394,9 @@ def header(bench: Bench, args: argparse.Namespace, dask_note: str) -> None:
 def main_table(bench: Bench, rows: list[Row]) -> None:
     bench.say("## Whole runs (ms)")
     bench.say()
-    bench.say("| algorithm | size | nodes | steps | groups | launches | eager ms | levels ms | dask ms | baseline ms "
-              "| eager/levels | levels/baseline | compile s |")
-    bench.say("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    bench.say("| algorithm | size | nodes | steps | groups | launches | eager ms | levels ms | graphs ms | dask ms "
+              "| baseline ms | eager/levels | levels/baseline | graphs/baseline | compile s |")
+    bench.say("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in rows:
         t = r.times
 
@@ -397,9 +405,10 @@ def main_table(bench: Bench, rows: list[Row]) -> None:
 
         speed = f"{t['eager'].median / t['levels'].median:.1f}×" if "eager" in t and "levels" in t else "—"
         ratio = f"{t['levels'].median / t['baseline'].median:.2f}" if "levels" in t and "baseline" in t else "—"
+        graphs = f"{t['graphs'].median / t['baseline'].median:.2f}" if "graphs" in t and "baseline" in t else "—"
         bench.say(f"| {r.name} | {size_label(r.params)} | {r.nodes:,} | {r.steps:,} | {r.groups:,} | {r.launches:,} "
-                  f"| {cell('eager')} | {cell('levels')} | {cell('dask')} | {cell('baseline')} | {speed} | {ratio} "
-                  f"| {r.compile_s:.2f} |")
+                  f"| {cell('eager')} | {cell('levels')} | {cell('graphs')} | {cell('dask')} | {cell('baseline')} "
+                  f"| {speed} | {ratio} | {graphs} | {r.compile_s:.2f} |")
     bench.say()
     bench.say("Baselines (hand-written, `xp` = the array module): "
               + "; ".join(f"{n}: {d}" for n, (d, _) in BASELINES.items()) + ".")
@@ -423,18 +432,23 @@ def host_section(bench: Bench, host_rows: list[tuple]) -> list[tuple[str, float]
         bench.say("NumPy backend: there is no device, so host time per group includes the arithmetic "
                   f"(an upper bound on the executor's own cost). Target (for CuPy): ≤ {HOST_TARGET_US:g} µs per group.")
     bench.say()
-    bench.say("| algorithm | size | groups | levels host µs/group | levels GPU µs/group | eager host µs/op | ok |")
-    bench.say("|---|---|--:|--:|--:|--:|:-:|")
+    bench.say("| algorithm | size | groups | levels host µs/group | levels GPU µs/group | eager host µs/op "
+              "| graphs host µs/group | graphs GPU µs/group | ok (best of levels, graphs) |")
+    bench.say("|---|---|--:|--:|--:|--:|--:|--:|:-:|")
     results = []
     for name, params, groups, measured in host_rows:
         if isinstance(measured, str):
             bench.say(f"| {name} | {size_label(params)} | {groups:,} | failed: {measured} | | | |")
             continue
-        host, gpu, eager = measured
-        ok = "ok" if host <= HOST_TARGET_US else "MISSED"
-        results.append((name, host))
-        bench.say(f"| {name} | {size_label(params)} | {groups:,} | {host:.1f} | "
-                  f"{'—' if math.isnan(gpu) else f'{gpu:.1f}'} | {eager:.1f} | {ok} |")
+        host, gpu, eager, graphs_host, graphs_gpu = measured
+        best = host if math.isnan(graphs_host) else min(host, graphs_host)
+        results.append((name, best))
+
+        def cell(x):
+            return "—" if math.isnan(x) else f"{x:.1f}"
+
+        bench.say(f"| {name} | {size_label(params)} | {groups:,} | {host:.1f} | {cell(gpu)} | {eager:.1f} "
+                  f"| {cell(graphs_host)} | {cell(graphs_gpu)} | {'ok' if best <= HOST_TARGET_US else 'MISSED'} |")
     bench.say()
     return results
 
@@ -505,15 +519,21 @@ def targets_section(bench: Bench, rows: list[Row], host: list[tuple[str, float]]
                 s = t["eager"].median / t["levels"].median
                 bench.say(f"- kernel-doubling n=64, L=4096: levels {s:.1f}× faster than eager "
                           f"(target ≥ 30×): {'ok' if s >= 30 else 'MISSED'}")
-            if "levels" in t and "baseline" in t:
-                q = t["levels"].median / t["baseline"].median
-                bench.say(f"- kernel-doubling n=64, L=4096: levels / hand-written doubling = {q:.2f} "
-                          f"(target ≤ 1.5): {'ok' if q <= 1.5 else 'MISSED'}")
+            if "eager" in t and "graphs" in t:
+                s = t["eager"].median / t["graphs"].median
+                bench.say(f"- kernel-doubling n=64, L=4096: levels with CUDA graphs {s:.1f}× faster than eager "
+                          f"(target ≥ 30×): {'ok' if s >= 30 else 'MISSED'}")
+            for variant in ("levels", "graphs"):
+                if variant in t and "baseline" in t:
+                    q = t[variant].median / t["baseline"].median
+                    bench.say(f"- kernel-doubling n=64, L=4096: {variant} / hand-written doubling = {q:.2f} "
+                              f"(target ≤ 1.5): {'ok' if q <= 1.5 else 'MISSED'}")
     if host:
         worst = max(host, key=lambda x: x[1])
         missed = [n for n, v in host if v > HOST_TARGET_US]
         verdict = f"all ≤ {HOST_TARGET_US:g} µs" if not missed else f"over {HOST_TARGET_US:g} µs: {', '.join(missed)}"
-        bench.say(f"- Host µs per group: worst {worst[1]:.1f} ({worst[0]}); {verdict}"
+        bench.say(f"- Host µs per group (the better of levels and levels with CUDA graphs): worst {worst[1]:.1f} "
+                  f"({worst[0]}); {verdict}"
                   + ("" if bench.cupy is not None else " (NumPy: includes the arithmetic)"))
     bench.say(f"- Levels time vs steps: r = {r[0]:.3f}; vs launches: r = {r[1]:.3f}")
     bench.say()

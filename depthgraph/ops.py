@@ -97,7 +97,7 @@ def _matmul_batched(xp: Any, a: Any, b: Any) -> Any:
     # (CuPy's broadcasting matmul would build pointer arrays and call gemmBatched).
     if a.shape[0] == 1 and a.ndim == 3 and b.shape[0] > 1 and (b.ndim == 2 or b.ndim == 3 and b.shape[-1] == 1):
         vectors = b if b.ndim == 2 else b[..., 0]
-        out = vectors @ a[0].T
+        out = xp.matmul(vectors, a[0].T)
         return out if b.ndim == 2 else out[..., None]
     # A 1-D operand (stacked: 2-D) is a row (a) or a column (b), dropped again from the result.
     row, column = a.ndim == 2, b.ndim == 2

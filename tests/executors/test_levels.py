@@ -1,6 +1,7 @@
 """The levels executor's plan: groups, gathers, launches, freeing and predicted memory, by hand."""
 
 import numpy as np
+import pytest
 
 import algorithms
 import depthgraph
@@ -121,3 +122,11 @@ def test_a_scalar_input_read_twice_and_stacked():
     g.output("s", ops.stack([y, y, x]))
     out = depthgraph.execute(g, {"x": np.array(0.5)}, executor="levels")["s"]
     np.testing.assert_array_equal(out, [2.5, 2.5, 0.5])
+
+
+def test_cuda_graph_replay_needs_the_cupy_backend():
+    g = depthgraph.Graph()
+    x = g.input("x", (2,))
+    g.output("y", x + x)
+    with pytest.raises(depthgraph.errors.ParameterError, match="cuda_graph=True needs backend='cupy'"):
+        depthgraph.execute(g, {"x": np.ones(2)}, executor="levels", cuda_graph=True)

@@ -1,6 +1,6 @@
 """Every executor on the CuPy backend against NumPy float64, float32 runs, and dask-cuda on one and two GPUs.
 
-* float64 on the GPU: every algorithm × executor (eager, levels, Dask threads with the default
+* float64 on the GPU: every algorithm × executor (eager, levels, levels replaying CUDA graphs, Dask threads with the default
   partition, Dask threads cut into many small tasks) at two small sizes; relative error
   ‖got − ref‖/‖ref‖ ≤ 1e-10 against eager NumPy float64.
 * float32: the same graphs converted by ``Graph.astype("float32")``, inputs in float32, against
@@ -32,6 +32,7 @@ SIZES = ({"L": 8, "n": 3, "T": 8, "d": 3}, {"L": 33, "n": 4, "T": 33, "d": 4, "w
 EXECUTORS = {
     "eager": ("eager", {}),
     "levels": ("levels", {}),
+    "levels-cuda-graph": ("levels", {"cuda_graph": True}),
     "dask-threads": ("dask", {"scheduler": "threads"}),
     # min_task_work=1: many small tasks, so arrays pass between tasks on the GPU.
     "dask-threads-small-tasks": ("dask", {"scheduler": "threads", "blocks": 3, "min_task_work": 1}),
