@@ -36,10 +36,10 @@ outputs; a downstream task takes the whole upstream dicts and picks what it need
 tasks, which would cost as much as a task each). Each graph output has a small getter task.
 The partition and its subgraphs are built once per graph and options and reused by later calls.
 
-With a ``distributed.Client``, `run` first scatters the inputs to every worker (the scheduler
-only places a task on workers that hold its dependencies, so inputs on one worker would keep
-every task there); then blocks of one range spread over the workers, and later ranges follow
-their data. No worker restrictions are set.
+With a ``distributed.Client``, `run` first scatters each input to the worker that will run
+the first block reading it (block b → worker b mod W; the scheduler places a task where its
+dependencies are, so this spreads the blocks of a range over the workers), and later ranges
+follow their data. No worker restrictions are set.
 """
 
 from __future__ import annotations
@@ -489,6 +489,33 @@ def _is_client(scheduler: Any) -> bool:
     return isinstance(scheduler, Client)
 
 
+def _place_inputs(client: Any, dsk: dict) -> dict:
+    """Futures for the inputs of ``dsk``, each scattered to the workers whose tasks read it.
+
+    The scheduler places a task on the workers that hold its dependencies, so where the inputs
+    lie decides where the work goes: all on one worker would keep every task there. Block ``b``
+    of the coarse partition is given to worker ``b mod W`` (`run` asks for as many blocks as
+    there are workers), and an input goes to the workers of the blocks that read it — a
+    channel's inputs to one worker, an input every block reads to every worker. Inputs no block
+    reads (``partition="op"``, or an output that is an input) go to every worker.
+    """
+    inputs = {k: v for k, v in dsk.items() if k[1] == "input"}
+    workers = sorted(client.scheduler_info()["workers"])
+    readers: dict[Key, set[str]] = {}
+    for k, task in dsk.items():
+        if k[1] == "task" and isinstance(task, tuple):
+            for arg in task[1:]:
+                if arg in inputs:
+                    readers.setdefault(arg, set()).add(workers[k[3] % len(workers)])
+    by_workers: dict[tuple[str, ...], dict[Key, Any]] = {}
+    for k, value in inputs.items():
+        by_workers.setdefault(tuple(sorted(readers.get(k, workers))), {})[k] = value
+    placed: dict[Key, Any] = {}
+    for where, data in by_workers.items():
+        placed.update(client.scatter(data, workers=list(where), broadcast=len(where) > 1))
+    return placed
+
+
 def run(graph: Graph, inputs: dict[str, Any], backend: str = "numpy", to_host: bool = False,
         scheduler: Any = "threads", partition: str = "levels", blocks: int | None = None,
         min_task_work: int | None = None) -> dict[str, Any]:
@@ -532,11 +559,7 @@ def run(graph: Graph, inputs: dict[str, Any], backend: str = "numpy", to_host: b
     dsk, output_keys = to_dask(graph, inputs, partition=partition, backend=backend, blocks=blocks,
                                min_task_work=min_task_work)
     if client is not None:
-        # Inputs go to every worker first. Otherwise they sit on one worker, and the scheduler,
-        # which only considers workers holding a task's dependencies, runs every task there.
-        inputs_ = {k: v for k, v in dsk.items() if k[1] == "input"}
-        if inputs_:
-            dsk.update(client.scatter(inputs_, broadcast=True))
+        dsk.update(_place_inputs(client, dsk))
         dsk = _by_token(client, dsk)
     names = list(output_keys)
     values = get(dsk, [output_keys[name] for name in names])

@@ -221,6 +221,31 @@ def test_distributed_spreads_blocks_over_workers():
         np.testing.assert_allclose(out[name], ref[name], rtol=1e-14)
 
 
+def test_distributed_inputs_go_only_to_the_workers_that_read_them(monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    g = depthgraph.Graph()
+    inputs = {}
+    for c in range(4):  # four channels, each its own input: each should reach one worker only
+        y = g.input(f"x{c}", (2000,))
+        inputs[f"x{c}"] = np.random.default_rng(c).standard_normal(2000)
+        for _ in range(10):
+            y = ops.exp(-y * y) + 0.25
+        g.output(f"c{c}", y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        scattered = []
+        scatter = client.scatter
+        monkeypatch.setattr(client, "scatter", lambda data, **kw: scattered.append((list(data), kw)) or scatter(data, **kw))
+        out = execute(g, inputs, executor="dask", scheduler=client, to_host=True, min_task_work=1)
+    ref = execute(g, inputs)
+    sent_to = {key[2]: kw["workers"] for keys, kw in scattered for key in keys}
+    assert sorted(sent_to) == sorted(inputs)
+    assert all(len(sent_to[f"x{c}"]) == 1 for c in range(4))
+    assert len({w for c in range(4) for w in sent_to[f"x{c}"]}) == 2  # the channels are spread over both
+    for name in ref:
+        np.testing.assert_allclose(out[name], ref[name], rtol=1e-14)
+
+
 def test_distributed_workers_receive_each_subgraph_once():
     distributed = pytest.importorskip("distributed")
     g, inputs = _chains(width=4, length=6, n=1000)
