@@ -4,8 +4,10 @@
 
 Builds one graph of C independent channels of an algorithm (`Graph.embed`), runs it with the
 dask executor on a `dask_cuda.LocalCUDACluster` of one worker and then of two (one per GPU),
-and prints the median wall time of whole runs (inputs sent from the client, outputs gathered
-back) and the throughput ratio. Every run's outputs are checked against NumPy float64 first.
+and prints the median wall time of whole runs and the throughput ratio, two ways: inputs sent
+from the client on every run, and inputs put on the workers once (`scatter_inputs`, each where
+its tasks run) and passed as futures. Outputs are gathered back to the client in both. Every
+run's outputs are checked against NumPy float64 first.
 Cluster code stays under ``if __name__ == "__main__"``: dask-cuda spawns worker processes.
 """
 
@@ -46,6 +48,18 @@ def timed_runs(graph, inputs, client, repeat: int, check) -> list[float]:
     return times
 
 
+def profile(graph, inputs, client) -> None:
+    """One more run under cProfile: the client-side functions that took longest (cumulative)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    depthgraph.execute(graph, inputs, executor="dask", backend="cupy", scheduler=client, to_host=True)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(12)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algorithm", default="kernel-doubling")
@@ -54,11 +68,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--gpus", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--profile", action="store_true",
+                        help="also print where the client's time goes in one more run (cProfile, top 12)")
     args = parser.parse_args()
 
     import cupy
     from dask_cuda import LocalCUDACluster
-    from distributed import Client
+    from distributed import Client, wait
+
+    from depthgraph.executors.dask import scatter_inputs
 
     params = {"L": args.L, "n": args.n}
     graph, inputs, first = wide_workload(args.algorithm, args.channels, params)
@@ -76,13 +94,23 @@ def main() -> None:
     for gpus in args.gpus:
         with LocalCUDACluster(n_workers=gpus, CUDA_VISIBLE_DEVICES=",".join(map(str, range(gpus)))) as cluster, \
                 Client(cluster) as client:
-            times = timed_runs(graph, inputs, client, args.repeat, check)
-        medians[gpus] = statistics.median(times)
-        print(f"{gpus} GPU(s): median {medians[gpus] * 1e3:.1f} ms over {args.repeat} runs "
-              f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}); "
-              f"{args.channels / medians[gpus]:.1f} channels/s")
-    if 1 in medians and 2 in medians:
-        print(f"throughput, 2 GPUs / 1 GPU: {medians[1] / medians[2]:.2f}×")
+            runs = {"inputs sent each run": timed_runs(graph, inputs, client, args.repeat, check)}
+            start = time.perf_counter()
+            resident = scatter_inputs(client, graph, inputs, backend="cupy")
+            wait(list(resident.values()))
+            scatter_s = time.perf_counter() - start
+            runs["inputs resident"] = timed_runs(graph, resident, client, args.repeat, check)
+            if args.profile:
+                profile(graph, resident, client)
+        for mode, times in runs.items():
+            medians[mode, gpus] = statistics.median(times)
+            print(f"{gpus} GPU(s), {mode}: median {medians[mode, gpus] * 1e3:.1f} ms over {args.repeat} runs "
+                  f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}); "
+                  f"{args.channels / medians[mode, gpus]:.1f} channels/s")
+        print(f"{gpus} GPU(s): scattering the inputs once took {scatter_s * 1e3:.1f} ms")
+    for mode in ("inputs sent each run", "inputs resident"):
+        if (mode, 1) in medians and (mode, 2) in medians:
+            print(f"throughput, 2 GPUs / 1 GPU, {mode}: {medians[mode, 1] / medians[mode, 2]:.2f}×")
 
 
 if __name__ == "__main__":

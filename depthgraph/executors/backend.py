@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Collection
 from types import ModuleType
 from typing import Any
 
@@ -29,19 +30,23 @@ def to_numpy(array: Any) -> np.ndarray:
     return array.get() if hasattr(array, "get") and not isinstance(array, np.ndarray) else np.asarray(array)
 
 
-def bind_inputs(graph: Graph, inputs: dict[str, Any], xp: ModuleType) -> dict[str, Any]:
+def bind_inputs(graph: Graph, inputs: dict[str, Any], xp: ModuleType, elsewhere: Collection[str] = ()) -> dict[str, Any]:
     """Check ``inputs`` against the graph's declared inputs and put them on ``xp``'s device.
 
     Raises `InputError` for a missing or extra name, a wrong shape, or a dtype that would
     lose information if cast to the declared one (float64 data into a float32 input, say).
+    Names in ``elsewhere`` are inputs given but held elsewhere (a cluster's workers), checked
+    where they are used; they are not missing, and not returned.
     """
-    missing = [name for name in graph.inputs if name not in inputs]
-    extra = [name for name in inputs if name not in graph.inputs]
+    missing = [name for name in graph.inputs if name not in inputs and name not in elsewhere]
+    extra = [name for name in [*inputs, *elsewhere] if name not in graph.inputs]
     if missing or extra:
         parts = ([f"missing {missing}"] if missing else []) + ([f"unexpected {extra}"] if extra else [])
         raise InputError(f"inputs: {'; '.join(parts)} (the graph takes {list(graph.inputs)})")
     bound = {}
     for name, node in graph.inputs.items():
+        if name in elsewhere:
+            continue
         value = inputs[name]
         if xp is np:
             value = to_numpy(value)

@@ -47,6 +47,7 @@ from __future__ import annotations
 import heapq
 import operator
 import os
+import sys
 import uuid
 import weakref
 from collections.abc import Hashable, Sequence
@@ -308,9 +309,11 @@ def to_dask(graph: Graph, inputs: dict[str, Any], partition: str = "levels", bac
     ----------
     graph : Graph
         The graph to run.
-    inputs : dict of str to array
+    inputs : dict of str to array or distributed.Future
         One array per declared input; checked and put on ``backend`` (`bind_inputs`) and held
-        in the task graph as data.
+        in the task graph as data. A ``distributed.Future`` (from `scatter_inputs`) is an input
+        already on a cluster's workers: it enters the graph as is and is checked by the task
+        that reads it.
     partition : str
         ``"levels"`` (default): coarse tasks, ranges of levels × blocks of independent nodes,
         each running its piece with the levels executor (module doc). ``"op"``: one task per
@@ -356,7 +359,9 @@ def to_dask(graph: Graph, inputs: dict[str, Any], partition: str = "levels", bac
     """
     _check_options(partition, blocks, min_task_work)
     xp = array_module(backend)
-    bound = bind_inputs(graph, inputs, xp)
+    resident = {name: value for name, value in inputs.items() if _is_future(value)}
+    bound = {**bind_inputs(graph, {k: v for k, v in inputs.items() if k not in resident}, xp, elsewhere=resident),
+             **resident}
     token = uuid.uuid4().hex[:12]
 
     def key(suffix: tuple) -> Key:
@@ -489,6 +494,36 @@ def _is_client(scheduler: Any) -> bool:
     return isinstance(scheduler, Client)
 
 
+def _is_future(value: Any) -> bool:
+    """Whether ``value`` is a ``distributed.Future`` (there is none unless distributed is imported)."""
+    distributed = sys.modules.get("distributed")
+    return distributed is not None and isinstance(value, distributed.Future)
+
+
+def scatter_inputs(client: Any, graph: Graph, inputs: dict[str, Any], backend: str = "numpy",
+                   blocks: int | None = None, min_task_work: int | None = None) -> dict[str, Any]:
+    """Put ``inputs`` on ``client``'s workers once, each where `run` would send it; return futures.
+
+    Passing the futures to ``execute(graph, futures, executor="dask", scheduler=client)``
+    again and again keeps the data on the cluster: no run sends it from the client. Each input
+    goes to the workers whose blocks read it (see `run`); ``backend``, ``blocks`` (default: the
+    number of workers) and ``min_task_work`` must be those of the runs for the placement to match.
+
+    Examples
+    --------
+    >>> import numpy as np, depthgraph, distributed
+    >>> from depthgraph.executors.dask import scatter_inputs
+    >>> g = depthgraph.Graph(); x = g.input("x", (2,)); _ = g.output("y", x + x)
+    >>> with distributed.Client(processes=False, n_workers=1, dashboard_address=None) as client:
+    ...     futures = scatter_inputs(client, g, {"x": np.ones(2)})
+    ...     depthgraph.execute(g, futures, executor="dask", scheduler=client)["y"]
+    array([2., 2.])
+    """
+    blocks = max(len(client.nthreads()), 1) if blocks is None else blocks
+    dsk, _ = to_dask(graph, inputs, backend=backend, blocks=blocks, min_task_work=min_task_work)
+    return {key[2]: future for key, future in _place_inputs(client, dsk).items()}
+
+
 def _place_inputs(client: Any, dsk: dict) -> dict:
     """Futures for the inputs of ``dsk``, each scattered to the workers whose tasks read it.
 
@@ -499,7 +534,7 @@ def _place_inputs(client: Any, dsk: dict) -> dict:
     channel's inputs to one worker, an input every block reads to every worker. Inputs no block
     reads (``partition="op"``, or an output that is an input) go to every worker.
     """
-    inputs = {k: v for k, v in dsk.items() if k[1] == "input"}
+    inputs = {k: v for k, v in dsk.items() if k[1] == "input" and not _is_future(v)}
     workers = sorted(client.scheduler_info()["workers"])
     readers: dict[Key, set[str]] = {}
     for k, task in dsk.items():
@@ -554,6 +589,8 @@ def run(graph: Graph, inputs: dict[str, Any], backend: str = "numpy", to_host: b
         raise ParameterError(f"unknown scheduler {scheduler!r}; choose from {', '.join(SCHEDULERS)} "
                              f"or a distributed.Client")
     _check_options(partition, blocks, min_task_work)
+    if client is None and any(_is_future(value) for value in inputs.values()):
+        raise ParameterError("inputs held on a cluster (distributed Futures) need scheduler=<that cluster's Client>")
     if blocks is None and client is not None:
         blocks = max(len(client.nthreads()), 1)
     dsk, output_keys = to_dask(graph, inputs, partition=partition, backend=backend, blocks=blocks,

@@ -193,13 +193,10 @@ def _compile(graph: Graph) -> Schedule:
         elif depth == 0:  # a view: never run; resolved into positions of its root slab below
             views.append(node)
         else:
-            # An operand much larger than the result (a matrix applied to vectors) would be copied
-            # once per member if stacked; nodes that share it are grouped apart, so that it is
-            # passed once and broadcast (several channels' A^m: one group, one GEMM, per channel).
-            big = tuple(x.index if ops.size(x.shape) >= 4 * ops.size(node.shape) else -1 for x in node.inputs)
             key = (level[node], node.op, tuple(x.shape for x in node.inputs), tuple(x.dtype for x in node.inputs),
-                   node.attrs, big)
+                   node.attrs)
             by_key.setdefault(key, []).append(node)
+    by_key = {key: members for base, nodes in by_key.items() for key, members in _split_by_shared(base, nodes).items()}
     const_slabs = []
     for members in constants.values():
         slab = new_slab(len(members), members[0])
@@ -260,6 +257,26 @@ def _compile(graph: Graph) -> Schedule:
     slab_bytes = tuple(rows * ops.size(shape) * np.dtype(dtype).itemsize for rows, shape, dtype in slab_shapes)
     return Schedule(groups, tuple(tuple(levels[lv]) for lv in sorted(levels)), tuple(inputs), tuple(const_slabs),
                     outputs, slab_bytes, _peak_bytes(groups, slab_bytes, last_read, kept, slab_shapes))
+
+
+def _split_by_shared(key: tuple, nodes: list[Node]) -> dict[tuple, list[Node]]:
+    """``nodes`` of one group key, split by the large operands that several of them share.
+
+    An operand much larger than the result (a matrix applied to vectors) would be copied once
+    per member if stacked; nodes that share one are grouped apart, so that it is passed once
+    and broadcast (several channels' A^m: one group, one GEMM, per channel). An operand read by
+    one node only splits nothing: k systems with k matrices stay one batched solve.
+    """
+    readers: dict[tuple[int, Node], int] = {}
+    for node in nodes:
+        for j, x in enumerate(node.inputs):
+            if ops.size(x.shape) >= 4 * ops.size(node.shape):
+                readers[j, x] = readers.get((j, x), 0) + 1
+    split: dict[tuple, list[Node]] = {}
+    for node in nodes:
+        shared = tuple(x.index if readers.get((j, x), 0) > 1 else -1 for j, x in enumerate(node.inputs))
+        split.setdefault(key + (shared,), []).append(node)
+    return split
 
 
 def _positions(node: Node, slab_of: dict, flat: dict) -> tuple[int, np.ndarray]:

@@ -30,6 +30,19 @@ def _chains(width=8, length=6, n=3):
     return g, {"x": np.random.default_rng(0).standard_normal((width, n))}
 
 
+def _channels(count, n=2000, length=10):
+    """``count`` independent chains, each reading its own input ``x{c}`` and writing output ``c{c}``."""
+    g = depthgraph.Graph()
+    inputs = {}
+    for c in range(count):
+        y = g.input(f"x{c}", (n,))
+        inputs[f"x{c}"] = np.random.default_rng(c).standard_normal(n)
+        for _ in range(length):
+            y = ops.exp(-y * y) + 0.25
+        g.output(f"c{c}", y)
+    return g, inputs
+
+
 def _tree(leaves=16, n=4):
     """A tree reduction of ``leaves`` matrices by matmul: wide at the bottom, one root."""
     g = depthgraph.Graph()
@@ -223,14 +236,7 @@ def test_distributed_spreads_blocks_over_workers():
 
 def test_distributed_inputs_go_only_to_the_workers_that_read_them(monkeypatch):
     distributed = pytest.importorskip("distributed")
-    g = depthgraph.Graph()
-    inputs = {}
-    for c in range(4):  # four channels, each its own input: each should reach one worker only
-        y = g.input(f"x{c}", (2000,))
-        inputs[f"x{c}"] = np.random.default_rng(c).standard_normal(2000)
-        for _ in range(10):
-            y = ops.exp(-y * y) + 0.25
-        g.output(f"c{c}", y)
+    g, inputs = _channels(4)  # four channels, each its own input: each should reach one worker only
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         scattered = []
@@ -244,6 +250,31 @@ def test_distributed_inputs_go_only_to_the_workers_that_read_them(monkeypatch):
     assert len({w for c in range(4) for w in sent_to[f"x{c}"]}) == 2  # the channels are spread over both
     for name in ref:
         np.testing.assert_allclose(out[name], ref[name], rtol=1e-14)
+
+
+def test_inputs_scattered_once_stay_on_the_cluster():
+    distributed = pytest.importorskip("distributed")
+    from depthgraph.executors.dask import scatter_inputs
+
+    g, inputs = _channels(4)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        futures = scatter_inputs(client, g, inputs, min_task_work=1)
+        holders = client.who_has(list(futures.values()))
+        runs = [execute(g, futures, executor="dask", scheduler=client, to_host=True, min_task_work=1)
+                for _ in range(2)]
+        bad = client.scatter({"x0": np.ones(7)})["x0"]
+        with pytest.raises(depthgraph.InputError, match="input 'x0' has shape"):
+            execute(g, {**futures, "x0": bad}, executor="dask", scheduler=client, min_task_work=1)
+    with pytest.raises(depthgraph.ParameterError, match="need scheduler=<that cluster's Client>"):
+        execute(g, futures, executor="dask", scheduler="threads")
+    assert sorted(futures) == sorted(inputs)
+    assert all(len(workers) == 1 for workers in holders.values())  # each channel's input on one worker
+    assert len({w for workers in holders.values() for w in workers}) == 2
+    ref = execute(g, inputs)
+    for out in runs:
+        for name in ref:
+            np.testing.assert_allclose(out[name], ref[name], rtol=1e-14)
 
 
 def test_distributed_workers_receive_each_subgraph_once():

@@ -130,3 +130,23 @@ def test_cuda_graph_replay_needs_the_cupy_backend():
     g.output("y", x + x)
     with pytest.raises(depthgraph.errors.ParameterError, match="cuda_graph=True needs backend='cupy'"):
         depthgraph.execute(g, {"x": np.ones(2)}, executor="levels", cuda_graph=True)
+
+
+def test_large_operands_split_groups_only_when_shared():
+    g = depthgraph.Graph()
+    # two channels, each applying its own matrix to three vectors: one group (one GEMM) per channel
+    matrices = [g.input(f"A{c}", (8, 8)) for c in range(2)]
+    products = [matrices[c] @ g.input(f"v{c}{j}", (8,)) for c in range(2) for j in range(3)]
+    # four systems, each with its own matrix: one batched solve, not four
+    solves = [ops.solve(g.input(f"M{i}", (8, 8)), g.input(f"b{i}", (8,))) for i in range(4)]
+    g.output("p", ops.stack(products))
+    g.output("s", ops.stack(solves))
+    sizes = sorted((grp.op, len(grp.nodes)) for grp in schedule(g).groups if grp.op != "stack")
+    assert sizes == [("matmul", 3), ("matmul", 3), ("solve", 4)]
+    rng = np.random.default_rng(0)
+    inputs = {name: rng.standard_normal(node.shape) + (8 * np.eye(8) if name[0] == "M" else 0)
+              for name, node in g.inputs.items()}
+    got = depthgraph.execute(g, inputs, executor="levels")
+    want = depthgraph.execute(g, inputs)
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-12)
