@@ -465,23 +465,29 @@ def correlation_section(bench: Bench, rows: list[Row]) -> tuple[float, float]:
                   f"{fmt(ms * 1e3 / max(1, r.steps))} | {fmt(ms * 1e3 / max(1, r.launches))} |")
     bench.say()
     r_steps = r_launch = math.nan
-    if len(pts) >= 3:
-        ms = np.array([r.times["levels"].median for r in pts])
-        steps = np.array([r.steps for r in pts], dtype=float)
-        launches = np.array([r.launches for r in pts], dtype=float)
-        r_steps = float(np.corrcoef(ms, steps)[0, 1])
-        r_launch = float(np.corrcoef(ms, launches)[0, 1])
+    for variant in ("levels", "graphs"):
+        timed = [r for r in pts if variant in r.times]
+        if len(timed) < 3:
+            continue
+        ms = np.array([r.times[variant].median for r in timed])
+        steps = np.array([r.steps for r in timed], dtype=float)
+        launches = np.array([r.launches for r in timed], dtype=float)
+        by_steps = float(np.corrcoef(ms, steps)[0, 1])
+        by_launches = float(np.corrcoef(ms, launches)[0, 1])
         r_lsteps = float(np.corrcoef(np.log(ms), np.log(np.maximum(steps, 1)))[0, 1])
         r_llaunch = float(np.corrcoef(np.log(ms), np.log(np.maximum(launches, 1)))[0, 1])
         slope = np.polyfit(launches, ms * 1e6, 1)
-        bench.say(f"Pearson r (levels ms, steps) = **{r_steps:.3f}**; r (levels ms, launches) = **{r_launch:.3f}** "
-                  f"(n = {len(pts)} algorithms).")
+        bench.say(f"{variant}: Pearson r (ms, steps) = **{by_steps:.3f}**; r (ms, launches) = **{by_launches:.3f}** "
+                  f"(n = {len(timed)} algorithms).")
         bench.say(f"On logarithms (less dominated by the largest graphs): r(log ms, log steps) = {r_lsteps:.3f}; "
                   f"r(log ms, log launches) = {r_llaunch:.3f}.")
-        bench.say(f"Least-squares fit: levels µs ≈ {slope[0]:.1f} · launches + {slope[1]:.0f}.")
-    else:
+        bench.say(f"Least-squares fit: {variant} µs ≈ {slope[0]:.1f} · launches + {slope[1]:.0f}.")
+        bench.say()
+        if variant == "levels":
+            r_steps, r_launch = by_steps, by_launches
+    if math.isnan(r_steps):
         bench.say("Too few algorithms timed at the small size for a correlation.")
-    bench.say()
+        bench.say()
     return r_steps, r_launch
 
 
