@@ -162,7 +162,9 @@ def replay(plan: Schedule, bound: dict[str, Any]) -> dict[str, Any]:
     """
     import cupy
 
-    signature = ("cuda-graph",) + tuple((name, value.shape, value.dtype.str) for name, value in sorted(bound.items()))
+    # one recording per device too: its graphs and buffers belong to the device it was made on
+    signature = ("cuda-graph", cupy.cuda.Device().id) + tuple(
+        (name, value.shape, value.dtype.str) for name, value in sorted(bound.items()))
     recording = plan._device.get(signature)
     if recording is None:
         recording = plan._device[signature] = record(plan, bound)
