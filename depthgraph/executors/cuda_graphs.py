@@ -217,8 +217,8 @@ def record(plan: Schedule, bound: dict[str, Any]) -> Recording:
                 if capturing:
                     levels.run_group(group, slabs, plan, xp)
                 else:
+                    # a one-node group's direct views read the same slabs as its gathers' segments
                     operands = {slab: slabs[slab] for gather in group.operands for slab, _, _ in gather.segments}
-                    operands.update({entry[0]: slabs[entry[0]] for entry in group.direct or ()})
                     levels.run_group(group, slabs, plan, cupy)
                     steps.append(Eager(group, operands, slabs[group.slab]))
             if not capturing:
