@@ -48,6 +48,10 @@ QUICK = {"ssm": [("recurrence", {"L": 8, "n": 2})], "conv": [("conv-fft", {"L": 
          "kernel": [("kernel-doubling", {"L": 8, "n": 2})], "scan": [("scan-blelloch", {"L": 8, "n": 2})],
          "ridge": [("ridge-sherman-morrison", {"T": 8, "d": 2})]}
 
+# What each validated executor name runs: (executor, options of `depthgraph.execute` and `predict`).
+EXECUTORS = {"levels": ("levels", {}), "graphs": ("levels", {"cuda_graph": True}), "eager": ("eager", {}),
+             "dask": ("dask", {})}
+
 COLUMNS = ("family", "algorithm", "sizes", "executor", "nodes", "steps", "predicted_s", "measured_s",
            "rel_error", "launch_s", "throughput_s")
 
@@ -92,6 +96,7 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
              on_result: Callable[[Result], None] = lambda result: None, label: str | None = None) -> list[Result]:
     """Predict and measure every point under every executor; see the module doc.
 
+    ``executors`` are names of `EXECUTORS` (``"graphs"``: levels replaying CUDA graphs, CuPy only).
     ``scheduler`` is the Dask scheduler for ``"dask"`` (a string, or a ``distributed.Client``:
     its overheads are the profile's ``dask-distributed`` ones), ``workers`` the P it is predicted for.
     ``on_result`` sees each result as soon as it is measured (a long run keeps what it measured);
@@ -117,9 +122,11 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
             sizes_text = " ".join(f"{k}={v}" for k, v in sizes.items())
             for executor in executors:
                 progress(f"{name} {sizes_text} {executor}")
-                options = {"scheduler": scheduler} if executor == "dask" else {}
-                predicted = depthgraph.predict(graph, executor, profile, workers=workers, scheduler=scheduler_name)
-                measured = measure(lambda g=graph, i=inputs, e=executor, o=options: depthgraph.execute(
+                run_by, options = EXECUTORS[executor]
+                predicted = depthgraph.predict(graph, run_by, profile, workers=workers, scheduler=scheduler_name,
+                                               **options)
+                options = {**options, "scheduler": scheduler} if run_by == "dask" else options
+                measured = measure(lambda g=graph, i=inputs, e=run_by, o=options: depthgraph.execute(
                     g, i, executor=e, backend=profile.backend, **o), clock)
                 results.append(Result(family, name, sizes_text, label or executor, len(graph.nodes), analysis.steps,
                                       predicted.seconds, measured, predicted.launch, predicted.throughput))

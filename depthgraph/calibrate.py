@@ -13,9 +13,15 @@ spin kernel long enough for the host to queue all R calls behind it; the host cl
 the *host* cost of a call, and CUDA events around the queued calls give its *device* cost, even
 for kernels far shorter than their launch.
 
+**CUDA graphs.** On CuPy each footprint is also captured — R calls computed as a recording
+computes them (`depthgraph.executors.cuda_graphs.CapturableCupy`) — into one CUDA graph, and the
+replayed graph is timed by events: the call's device cost inside a graph (`CallModel.graph`).
+Footprints that cannot be captured (cuBLAS, cuSOLVER) have none.
+
 **Executor overheads** (Python per node, group, task and run) are fitted from small synthetic
 graphs — chains and rotating ladders, never the algorithms that `validate` checks — as the part
-of their measured time that the call models do not explain.
+of their measured time that the call models do not explain. A graph launch's host cost is timed
+alone; the rest of a replay's own cost (events, stream switches) is fitted like the others.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from depthgraph.cost import CallModel, Linear, Profile, fit_linear, nnls
 from depthgraph.errors import ParameterError
 from depthgraph.executors import execute
 from depthgraph.executors.backend import array_module
+from depthgraph.executors.cuda_graphs import CapturableCupy, capture, copy_into
 from depthgraph.ir import Graph, Node
 
 # ------------------------------------------------------------------ what is sampled
@@ -50,21 +57,24 @@ MAX_COPIES = 8
 
 @dataclass(frozen=True)
 class Sample:
-    """One footprint to time: ``make()`` draws a fresh operand set, ``call(operands)`` runs it once;
-    its kind, work and bytes key the fit."""
+    """One footprint to time: ``make()`` draws a fresh operand set, ``call(xp, operands)`` runs it
+    once with array module ``xp``; its kind, work and bytes key the fit."""
 
     kind: str
     work: int
     nbytes: int
     make: Callable[[], list[Any]]
-    call: Callable[[list[Any]], Any]
+    call: Callable[[Any, list[Any]], Any]
     label: str
 
-    def setup(self) -> Callable[[], Any]:
-        """A no-argument call that cycles over enough operand copies to defeat the caches."""
-        copies = min(max(-(-ROTATE_BYTES // max(self.nbytes, 1)), 1), MAX_COPIES)
-        rotation = itertools.cycle([self.make() for _ in range(copies)])
-        return lambda: self.call(next(rotation))
+    def copies(self) -> list[list[Any]]:
+        """Enough operand sets to defeat the caches when cycled over."""
+        return [self.make() for _ in range(min(max(-(-ROTATE_BYTES // max(self.nbytes, 1)), 1), MAX_COPIES))]
+
+    def setup(self, xp: Any, copies: list[list[Any]] | None = None) -> Callable[[], Any]:
+        """A no-argument call with ``xp`` that cycles over ``copies`` (default: fresh `copies`)."""
+        rotation = itertools.cycle(copies or self.copies())
+        return lambda: self.call(xp, next(rotation))
 
 
 def _vector(dtype: str = "float64") -> Callable[[Graph, int], list[Node]]:
@@ -145,13 +155,13 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
         work, member_bytes = ops.cost(node)[0], ops.bytes_moved(node)
         label = f"{spec_name} s={s}"
         yield Sample(f"{op_name}:impl", work, member_bytes, maker(shapes, dtypes),
-                     lambda a, kw=kw: op.impl(xp, *a, **kw), label)
+                     lambda xp, a, kw=kw: op.impl(xp, *a, **kw), label)
         if ops.cost(node)[1] == 0 or at % 2:  # views are never batched; batches at every other scale
             continue
         out_bytes = ops.size(node.shape) * np.dtype(node.dtype).itemsize
         in_bytes = [ops.size(x.shape) * np.dtype(x.dtype).itemsize for x in node.inputs]
         # The executor's final contiguous copy is part of what a batched call costs it.
-        batched = lambda a, kw=kw: xp.ascontiguousarray(op.batched(xp, *a, **kw))
+        batched = lambda xp, a, kw=kw: xp.ascontiguousarray(op.batched(xp, *a, **kw))
         for k in BATCH_SIZES:
             if k * elements > max_elements:
                 continue
@@ -159,7 +169,7 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
             if op.packed is not None:
                 yield Sample(f"{op_name}:packed", k * work, k * member_bytes,  # all k·m operands in one array
                              maker([(k, len(shapes)) + shapes[0]], dtypes[:1]),
-                             lambda a, kw=kw: xp.ascontiguousarray(op.packed(xp, a[0], **kw)), f"{label} k={k}")
+                             lambda xp, a, kw=kw: xp.ascontiguousarray(op.packed(xp, a[0], **kw)), f"{label} k={k}")
                 continue
             yield Sample(f"{op_name}:batched", k * work, k * member_bytes, maker(stacked, dtypes), batched,
                          f"{label} k={k}")
@@ -169,7 +179,8 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
 
 
 def _gather_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Iterable[Sample]:
-    """The levels executor's copies: rows and flat positions taken from a slab, pieces concatenated."""
+    """The levels executor's copies: rows and flat positions taken from a slab, pieces concatenated
+    (work: the number of pieces)."""
     for rows in (2 ** i for i in range(1, 23, 3)):
         for width in (1, 64, 4096):
             if rows * width > max_elements:
@@ -179,11 +190,22 @@ def _gather_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Ite
             flat = xp.asarray(rng.permutation(rows * width)[: max(rows * width // 2, 1)])
             label = f"rows={rows} width={width}"
             yield Sample("take:rows", 0, 2 * int(picked.size) * width * 8, slab,
-                         lambda a, i=picked: xp.take(a[0], i, axis=0), label)
+                         lambda xp, a, i=picked: xp.take(a[0], i, axis=0), label)
             yield Sample("take:flat", 0, 2 * int(flat.size) * 8, slab,
-                         lambda a, i=flat: xp.take(a[0].reshape(-1), i), label)
-            yield Sample("concatenate:pieces", 0, 2 * 2 * rows * width * 8, slab,
-                         lambda a: xp.concatenate([a[0], a[0]]), label)
+                         lambda xp, a, i=flat: xp.take(a[0].reshape(-1), i), label)
+            for pieces in (2, 8, 32):
+                if pieces * rows * width <= max_elements:
+                    yield Sample("concatenate:pieces", pieces, 2 * pieces * rows * width * 8, slab,
+                                 lambda xp, a, m=pieces: xp.concatenate([a[0]] * m), f"{label} pieces={pieces}")
+
+
+def _replay_copy_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Iterable[Sample]:
+    """CUDA-graph replay's plain copies of the inputs into its buffers and of the outputs out of them."""
+    for n in _POW2:
+        if n <= max_elements:
+            pair = lambda n=n: [xp.empty(n), _random(xp, rng, (n,), "float64", False)]
+            yield Sample("copyto:buffer", 0, 2 * n * 8, pair,
+                         lambda xp, a: copy_into(a[0], a[1], xp.cuda.get_current_stream()), f"copyto n={n}")
 
 
 def samples(backend: str = "numpy", only: Sequence[str] | None = None, max_elements: int | None = None,
@@ -205,7 +227,8 @@ def samples(backend: str = "numpy", only: Sequence[str] | None = None, max_eleme
     wanted = None if only is None else set(only) | OVERHEAD_OPS
     chosen = [n for n in _SPECIMENS if wanted is None or n.split("#")[0] in wanted]
     out = [s for name in chosen for s in _samples_of(name, xp, rng, max_elements)]
-    return out + list(_gather_samples(xp, rng, max_elements))
+    out += _gather_samples(xp, rng, max_elements)
+    return out + list(_replay_copy_samples(xp, rng, max_elements) if backend == "cupy" else [])
 
 
 # ------------------------------------------------------------------ timing
@@ -272,6 +295,51 @@ class Clock:
             if host < 0.8 * held:  # the device was held until every call was queued
                 return host / repeats, cuda.get_elapsed_time(start, end) * 1e-3 / repeats
             spin_seconds = min(2 * max(spin_seconds, host), 1.0)
+
+    def replayed(self, call: Callable[[], Any], per_call: float, trials: int = 7, min_samples: int = 5,
+                 target_seconds: float = 1e-3) -> float | None:
+        """Robust median device seconds of ``call`` replayed from a CUDA graph of about
+        ``target_seconds`` of back-to-back calls (sized by ``per_call``, an estimate of one call's
+        device seconds); None if it cannot be captured (`depthgraph.executors.cuda_graphs.capture`)."""
+        cuda = self.xp.cuda
+        call()  # warm-up: compilation, plans and index uploads cannot happen during capture
+        self.sync()
+        repeats = int(min(max(target_seconds / max(per_call, 1e-7), 1), 100))
+        def calls() -> None:
+            for _ in range(repeats):
+                call()
+
+        pool, stream = cuda.MemoryPool(), cuda.Stream(non_blocking=True)
+        with cuda.using_allocator(pool.malloc), stream:
+            graph = capture(stream, calls)
+        if graph is None:
+            return None
+        graph.upload(stream)
+        times: list[float] = []
+        while True:
+            for _ in range(trials):
+                start, end = cuda.Event(), cuda.Event()
+                start.record(stream)
+                graph.launch(stream)
+                end.record(stream)
+                end.synchronize()
+                times.append(cuda.get_elapsed_time(start, end) * 1e-3 / repeats)
+            seconds, kept = _robust_median(times)
+            if kept >= min_samples or len(times) >= 4 * trials:
+                return seconds
+
+    def launch_seconds(self, launches: int = 200) -> float:
+        """Host seconds of one ``cupy.cuda.Graph.launch`` (a graph of one small kernel)."""
+        cuda = self.xp.cuda
+        pool, stream = cuda.MemoryPool(), cuda.Stream(non_blocking=True)
+        x = self.xp.ones(64)
+        with cuda.using_allocator(pool.malloc), stream:
+            x + x  # warm: the kernel compiled before capture
+            graph = capture(stream, lambda: x + x)
+        graph.upload(stream)
+        host, _ = self.trial(lambda: graph.launch(cuda.get_current_stream()), launches)
+        self.sync()
+        return host
 
     def measure(self, call: Callable[[], Any], trials: int = 7, min_samples: int = 5,
                 target_seconds: float = 1e-3) -> tuple[float, float]:
@@ -411,6 +479,15 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any,
             counts = [sum(u.counts.get(name, 0) for u in units) for name in names]
             rows.append((counts, timed(graph, executor=executor), predict(graph, executor, bare).seconds))
         found.update(_fit_overheads(executor, names, rows))
+    if clock.gpu:  # CUDA-graph replay: a launch timed alone, the rest of a replay's own cost fitted
+        found["graphs:launch"] = clock.launch_seconds()
+        bare = dataclasses.replace(profile, overheads={**zero, **found, "graphs:run": 0.0})
+        rows = []
+        for graph in OVERHEAD_GRAPHS["levels"]:
+            progress(f"CUDA-graph replay overhead, {len(graph):,} nodes")
+            rows.append(([], timed(graph, executor="levels", cuda_graph=True),
+                         predict(graph, "levels", bare, cuda_graph=True).seconds))
+        found.update(_fit_overheads("graphs", (), rows))
     bare = dataclasses.replace(profile, overheads={**zero, **found})
     schedulers = [("sync", "sync"), ("threads", "threads")] + ([("distributed", client)] if client else [])
     for name, scheduler in schedulers:
@@ -476,21 +553,31 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
 
     clock = Clock(backend)
     todo = samples(backend, only, max_elements)
-    graphs = len(OVERHEAD_GRAPHS["eager"]) + len(OVERHEAD_GRAPHS["levels"])
+    # On a GPU each footprint is timed again replayed from a CUDA graph, computed as a recording
+    # computes it (`CapturableCupy`: its own kernels for small products and solves).
+    capturable = CapturableCupy(clock.xp) if clock.gpu else None
+    graphs = len(OVERHEAD_GRAPHS["eager"]) + len(OVERHEAD_GRAPHS["levels"]) * (1 + clock.gpu)
     graphs += len(OVERHEAD_GRAPHS["dask"]) * (2 + (client is not None))  # sync, threads and the cluster
     bar = tqdm(total=len(todo) + graphs, disable=not progress, unit="step",
                desc="calibrating", leave=False)
-    measured: dict[str, list[tuple[int, int, float, float]]] = {}
+    measured: dict[str, list[tuple[int, int, float, float, float | None]]] = {}
     for sample in todo:
         bar.set_postfix_str(sample.label, refresh=False)
-        host, device = clock.measure(sample.setup(), trials, min_samples)
-        measured.setdefault(sample.kind, []).append((sample.work, sample.nbytes, host, device))
+        copies = sample.copies()
+        host, device = clock.measure(sample.setup(clock.xp, copies), trials, min_samples)
+        # a replayed graph varies far less than host-launched calls: fewer trials suffice
+        replayed = (clock.replayed(sample.setup(capturable, copies), device, 3, 3)
+                    if capturable is not None else None)
+        del copies
+        measured.setdefault(sample.kind, []).append((sample.work, sample.nbytes, host, device, replayed))
         bar.update()
     calls = {}
     for kind, rows in measured.items():
-        work, nbytes, host, device = (list(col) for col in zip(*rows))
+        work, nbytes, host, device, _ = (list(col) for col in zip(*rows))
         device_model = fit_linear(work, nbytes, device) if clock.gpu else Linear()
-        calls[kind] = CallModel(fit_linear(work, nbytes, host), device_model, len(rows))
+        captured = [(w, b, r) for w, b, *_, r in rows if r is not None]  # fitted on the captured footprints only
+        graph_model = fit_linear(*zip(*captured)) if captured else None
+        calls[kind] = CallModel(fit_linear(work, nbytes, host), device_model, len(rows), graph_model)
     profile = Profile(backend, clock.device, _versions(backend),
                       datetime.date.today().isoformat(), calls, {}, synchronous=not clock.gpu)
 

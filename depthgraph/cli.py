@@ -72,7 +72,8 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
     validate_cmd.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                               help="backend to calibrate for when no profile is given")
     validate_cmd.add_argument("--executors", default="levels,eager,dask",
-                              help="comma-separated (default all; empty with --cluster: the cluster only)")
+                              help="comma-separated from levels, graphs (levels replaying CUDA graphs: cupy), "
+                                   "eager, dask (default levels,eager,dask; empty with --cluster: the cluster only)")
     validate_cmd.add_argument("--only", help="comma-separated algorithm names (default every validation point)")
     validate_cmd.add_argument("--cluster", choices=("local", "cuda"),
                               help="also run dask on a one-worker cluster (cuda: dask-cuda, one GPU)")
@@ -112,15 +113,14 @@ def _calibrate(library: ModuleType, args: argparse.Namespace) -> str:
 
 def _validate(library: ModuleType, args: argparse.Namespace) -> str:
     from depthgraph.cost import Profile
-    from depthgraph.prediction import EXECUTORS
 
+    validation = importlib.import_module(f"{LIBRARY}.validate")
     executors = [e for e in args.executors.split(",") if e]
-    unknown = [e for e in executors if e not in EXECUTORS]
+    unknown = [e for e in executors if e not in validation.EXECUTORS]
     if unknown or not executors and not args.cluster:
         raise ParameterError(f"unknown executor(s) {', '.join(unknown) or '(none given)'}; "
-                             f"choose from {', '.join(EXECUTORS)}")
+                             f"choose from {', '.join(validation.EXECUTORS)}")
     profile = Profile.load(args.profile) if args.profile else None
-    validation = importlib.import_module(f"{LIBRARY}.validate")
     only = [name for name in (args.only or "").split(",") if name]
     for name in only:
         library.get(name)  # an unknown name: a clear error before any work

@@ -20,6 +20,7 @@ operands); gathers are ``take:rows``, ``take:flat`` and ``concatenate:pieces``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Sequence
@@ -55,11 +56,17 @@ class Linear:
 
 @dataclass(frozen=True)
 class CallModel:
-    """Host and device cost of one kind of call; ``samples`` footprints were fitted."""
+    """Host and device cost of one kind of call; ``samples`` footprints were fitted.
+
+    ``graph`` is the device cost of the call replayed from a CUDA graph (back to back with other
+    kernels, no host in between), where calibration could capture it; None where it could not
+    (a cuBLAS or cuSOLVER call) or on NumPy.
+    """
 
     host: Linear
     device: Linear = Linear()
     samples: int = 0
+    graph: Linear | None = None
 
 
 @dataclass(frozen=True)
@@ -88,17 +95,36 @@ it covers add; calibrate with a version that includes it
     overheads: dict[str, float] = field(default_factory=dict)
     synchronous: bool = True  # True: host and device are one timeline (NumPy)
 
-    def call(self, op: str, form: str) -> CallModel:
-        """The model of ``op`` called in ``form``; another form of the same op if that one wasn't sampled."""
+    def call(self, op: str, form: str, replayed: bool = False) -> CallModel:
+        """The model of ``op`` called in ``form``; another form of the same op if that one wasn't sampled.
+
+        ``replayed``: the call replayed from a CUDA graph — no host cost, the `CallModel.graph`
+        device cost — from the forms of ``op`` that have one; a `ProfileError` if none has.
+        """
+        calls = self.replayed_calls if replayed else self.calls
         kind = f"{op}:{form}"
-        if kind in self.calls:
-            return self.calls[kind]
-        fallbacks = [k for k in self.calls if k.split(":")[0] == op]
+        if kind in calls:
+            return calls[kind]
+        fallbacks = [k for k in calls if k.split(":")[0] == op]
         if not fallbacks:
-            covered = sorted({k.split(":")[0] for k in self.calls})
+            covered = sorted({k.split(":")[0] for k in calls})
             raise ProfileError(f"the profile has no model for op {op!r} (call kind {kind!r}); it covers "
                                f"{', '.join(covered)}; calibrate with a version that includes it")
-        return self.calls[min(fallbacks)]
+        return calls[min(fallbacks)]
+
+    def replays(self, op: str) -> bool:
+        """Whether calibration captured some form of ``op`` into a CUDA graph (see `call`)."""
+        return any(kind.split(":")[0] == op for kind in self.replayed_calls)
+
+    @functools.cached_property
+    def replayed_calls(self) -> dict[str, CallModel]:
+        """The call kinds calibration captured, each modelled as replayed: no host cost, its graph
+        cost on the device. A `ProfileError` if there are none (a NumPy or older profile)."""
+        calls = {kind: CallModel(Linear(), m.graph) for kind, m in self.calls.items() if m.graph is not None}
+        if not calls:
+            raise ProfileError("the profile has no CUDA-graph models: calibrate with --backend cupy "
+                               "(with this version) to predict cuda_graph=True")
+        return calls
 
     def overhead(self, name: str) -> float:
         """Seconds of executor overhead ``name``; a clear error if the profile lacks it."""
@@ -118,7 +144,8 @@ it covers add; calibrate with a version that includes it
             data = json.loads(text)
             if data.pop("format", None) != FORMAT:
                 raise ProfileError(f"profile format is not {FORMAT}: recalibrate")
-            calls = {kind: CallModel(Linear(**m["host"]), Linear(**m["device"]), m["samples"])
+            calls = {kind: CallModel(Linear(**m["host"]), Linear(**m["device"]), m["samples"],
+                                     Linear(**m["graph"]) if m.get("graph") else None)
                      for kind, m in data.pop("calls").items()}
             return cls(calls=calls, **data)
         except ProfileError:

@@ -9,6 +9,10 @@ backend (NumPy) there is one timeline.
 
 - eager: one unit per node, in topological order — Σ node costs;
 - levels: one unit per group of the compiled `depthgraph.schedule` — Σ over levels and groups;
+- levels with ``cuda_graph=True``: the same groups replayed from CUDA graphs
+  (`depthgraph.executors.cuda_graphs`): a captured group's calls cost the device their time
+  measured inside a graph and the host nothing; each graph costs the host one launch; groups
+  that cannot be captured run between graphs as the levels executor runs them;
 - dask: list scheduling of the coarse tasks (`depthgraph.executors.dask.task_plan`) on P
   workers, each task paying the scheduler's per-task overhead and then its piece of the graph as
   the levels executor runs it: a *burdened span*, as Cilkscale reports.
@@ -19,6 +23,7 @@ depth costs) and **throughput** time (per-work and per-byte terms: what work cos
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,9 +32,10 @@ from depthgraph import ops
 from depthgraph.analysis import analyze
 from depthgraph.cost import Profile
 from depthgraph.errors import ParameterError
+from depthgraph.executors.cuda_graphs import captures
 from depthgraph.executors.dask import task_plan
 from depthgraph.executors.levels import Gather, Group, schedule
-from depthgraph.ir import Graph
+from depthgraph.ir import Graph, Node
 
 EXECUTORS = ("eager", "levels", "dask")
 LEVELS_OVERHEADS = ("direct", "group", "segment", "gather")
@@ -112,8 +118,8 @@ def _gather_calls(gather: Gather, itemsize: int) -> list[Call]:
              if not (kind == "blocks" or isinstance(index, slice))
              for n in [len(index) * (member if kind == "rows" else 1)]]
     total = 2 * gather.count * member * itemsize
-    if len(gather.segments) > 1:
-        calls.append(Call("concatenate", "pieces", 0, total))
+    if len(gather.segments) > 1:  # its work: the pieces (under CUDA-graph capture, one copy each)
+        calls.append(Call("concatenate", "pieces", len(gather.segments), total))
     if gather.order is not None:
         calls.append(Call("take", "rows", 0, total))
     return calls
@@ -163,12 +169,13 @@ class _Timeline:
     def end(self) -> float:
         return max(self.host, self.device)
 
-    def run(self, unit: Unit, overheads: dict[str, float]) -> Part:
+    def run(self, unit: Unit, overheads: dict[str, float], replayed: bool = False) -> Part:
+        """``replayed``: the unit's calls are replayed from a CUDA graph (`depthgraph.cost.Profile.call`)."""
         before = self.end
         self.host += sum(overheads[name] * count for name, count in unit.counts.items())
         throughput = 0.0
         for call in unit.calls:
-            model = self.profile.call(call.op, call.form)
+            model = self.profile.call(call.op, call.form, replayed)
             host_latency, host_throughput = model.host.split(call.work, call.nbytes)
             self.host += host_latency + host_throughput
             if self.profile.synchronous:
@@ -192,6 +199,44 @@ def _sequence(units: list[Unit], profile: Profile, executor: str) -> Prediction:
     parts = tuple(line.run(unit, overheads) for unit in units)
     run_overhead = profile.overhead(f"{executor}:run")
     return Prediction(executor, line.end + run_overhead, parts, run_overhead)
+
+
+def _copy(nodes: Iterable[Node]) -> Call:
+    """Replay's copy of ``nodes``' values (stacked, as in a slab) into or out of a recorded buffer."""
+    return Call("copyto", "buffer", 0, 2 * sum(ops.size(n.shape) * np.dtype(n.dtype).itemsize for n in nodes))
+
+
+def _copies(label: str, level: int, nodes: Iterable[Node]) -> Unit:
+    """Replay's copies of the inputs into their recorded buffers, or of the outputs out of theirs."""
+    return Unit(label, level, tuple(_copy([n]) for n in nodes), {})
+
+
+def _replay(graph: Graph, profile: Profile) -> Prediction:
+    """The levels executor replaying CUDA graphs: maximal runs of captured groups each one graph
+    launch, the other groups run between graphs (and their results copied into the recording)."""
+    profile.replayed_calls  # noqa: B018 — a clear error first if the profile has no CUDA-graph models
+    plan = schedule(graph)
+    overheads = {**_overheads(profile, "levels", LEVELS_OVERHEADS), "launch": profile.overhead("graphs:launch")}
+    line = _Timeline(profile)
+    parts = [line.run(_copies("inputs", 0, graph.inputs.values()), overheads)]
+    capturing = False
+    for group in plan.groups:
+        calls = group_calls(group)
+        captured = captures(group) and all(profile.replays(call.op) for call in calls)
+        if captured:
+            counts = {} if capturing else {"launch": 1}
+        else:
+            counts = group_counts(group)
+            calls += (_copy(group.nodes),)  # its result copied into the slab the recording reads
+        parts.append(line.run(Unit(f"{group.op}×{len(group.nodes)}", group.level, calls, counts), overheads, captured))
+        capturing = captured
+    last = len(plan.levels) + 1
+    reads = tuple(call for name, gather in plan.outputs
+                  for call in _gather_calls(gather, np.dtype(graph.outputs[name].dtype).itemsize))
+    parts.append(line.run(Unit("outputs", last, reads, {} if capturing else {"launch": 1}), overheads, True))
+    parts.append(line.run(_copies("output copies", last, graph.outputs.values()), overheads))
+    run_overhead = profile.overhead("graphs:run")
+    return Prediction("levels", line.end + run_overhead, tuple(parts), run_overhead)
 
 
 def _dask(graph: Graph, profile: Profile, workers: int, scheduler: str, blocks: int | None,
@@ -222,7 +267,8 @@ def _dask(graph: Graph, profile: Profile, workers: int, scheduler: str, blocks: 
 
 
 def predict(graph: Graph, executor: str = "levels", profile: Profile | None = None, workers: int = 1,
-            scheduler: str = "threads", blocks: int | None = None, min_task_work: float | None = None) -> Prediction:
+            scheduler: str = "threads", blocks: int | None = None, min_task_work: float | None = None,
+            cuda_graph: bool = False) -> Prediction:
     """Predict one run of ``graph`` under ``executor`` on the device ``profile`` was calibrated on.
 
     Parameters
@@ -239,6 +285,9 @@ def predict(graph: Graph, executor: str = "levels", profile: Profile | None = No
         The Dask partition's options, with the executor's defaults (``blocks``: P for the
         distributed scheduler, else `depthgraph.to_dask`'s). The threads scheduler is predicted on
         P workers too (default 1: on one GPU, or NumPy under the GIL, its threads serialise).
+    cuda_graph : bool
+        The levels executor replaying CUDA graphs (``execute(..., executor="levels",
+        cuda_graph=True)``); needs a profile calibrated on CuPy by this version.
 
     Returns
     -------
@@ -265,6 +314,10 @@ def predict(graph: Graph, executor: str = "levels", profile: Profile | None = No
         raise ParameterError(f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers must be an int >= 1, got {workers!r}")
+    if cuda_graph and executor != "levels":
+        raise ParameterError(f"cuda_graph=True is an option of the levels executor, not of {executor!r}")
+    if cuda_graph:
+        return _replay(graph, profile)
     if executor == "dask":
         return _dask(graph, profile, workers, scheduler, blocks, min_task_work)
     return _sequence(eager_units(graph) if executor == "eager" else levels_units(graph), profile, executor)

@@ -21,7 +21,7 @@ def test_samples_cover_every_form_of_the_chosen_ops_with_their_registry_costs():
             # matvec or matmul of an s×s matrix: work = s·s per column, as the registry counts it
             columns = 1 if b.ndim == 1 else b.shape[1]
             assert s.work == a.shape[0] * a.shape[1] * columns
-            assert np.allclose(s.call([a, b]), a @ b)
+            assert np.allclose(s.call(np, [a, b]), a @ b)
 
 
 def test_no_sample_exceeds_the_element_limit():
@@ -42,13 +42,13 @@ def test_operands_rotate_over_copies_bigger_than_the_caches():
         made.append(small.make())
         return made[-1]
 
-    call = dataclasses.replace(small, make=counting_make).setup()
+    call = dataclasses.replace(small, make=counting_make).setup(np)
     assert len(made) == MAX_COPIES  # 384 bytes: far under ROTATE_BYTES, so the most copies
     results = [call() for _ in range(MAX_COPIES)]
     assert all(np.array_equal(r, m[0] + m[1]) for r, m in zip(results, made))  # each copy in turn
     big = dataclasses.replace(small, nbytes=ROTATE_BYTES, make=counting_make)
     made.clear()
-    big.setup()
+    big.setup(np)
     assert len(made) == 1
 
 
@@ -72,3 +72,14 @@ def test_calibrate_fits_every_sampled_kind_and_every_overhead():
     # a bigger add costs at least as much: the fitted coefficients are non-negative
     model = p.call("add", "impl").host
     assert model.seconds(10**6, 24 * 10**6) >= model.seconds(10, 240) > 0
+
+
+def test_gather_samples_count_concatenated_pieces_as_work():
+    chosen = samples("numpy", only=["add"], max_elements=4096)
+    pieces = [s for s in chosen if s.kind == "concatenate:pieces"]
+    assert {s.work for s in pieces} == {2, 8, 32}
+    for s in pieces:
+        (slab,) = s.make()
+        out = s.call(np, [slab])
+        assert len(out) == s.work * len(slab) and s.nbytes == 2 * out.nbytes
+    assert not [s for s in chosen if s.kind == "copyto:buffer"]  # CUDA-graph replay's copies: CuPy only

@@ -82,3 +82,13 @@ def test_a_missing_op_is_named_and_another_form_of_a_known_op_is_used():
     assert p.call("matmul", "impl") is p.calls["matmul:shared"]
     with pytest.raises(ProfileError, match="no overhead 'levels:group'"):
         p.overhead("levels:group")
+
+
+def test_replayed_calls_cost_the_device_their_graph_time_only():
+    graph = CallModel(Linear(1e-5), Linear(4e-6), 3, graph=Linear(2e-6, 1e-12))
+    p = profile(calls={"add:impl": graph, "solve:impl": CallModel(Linear(4e-5), Linear(1e-4))})
+    assert Profile.from_json(p.to_json()) == p  # the graph model survives the round trip
+    assert p.call("add", "batched", replayed=True) == CallModel(Linear(), Linear(2e-6, 1e-12))
+    assert p.replays("add") and not p.replays("solve")
+    with pytest.raises(ProfileError, match="no CUDA-graph models: calibrate with --backend cupy"):
+        profile().call("add", "impl", replayed=True)

@@ -133,3 +133,47 @@ def test_errors_name_the_problem():
     g.output("s", ops.sum(g.node("x")))
     with pytest.raises(ProfileError, match="no model for op 'sum'"):
         predict(g, "eager", made_up())
+
+
+def replay_profile():
+    """Latencies only, in µs: copies 10 host / 2 device; a solve 40 / 100 run eagerly; an add 3 on the device
+    replayed from a graph; a graph launch 5 on the host; a replay's own cost 7."""
+    calls = {"copyto:buffer": CallModel(Linear(10 * US), Linear(2 * US)),
+             "solve:impl": CallModel(Linear(40 * US), Linear(100 * US)),
+             "add:impl": CallModel(Linear(20 * US), Linear(20 * US), graph=Linear(3 * US))}
+    overheads = {**OVERHEADS, "levels:direct": 6 * US, "graphs:launch": 5 * US, "graphs:run": 7 * US}
+    return Profile("cupy", "made up", {}, "", calls, overheads, synchronous=False)
+
+
+def test_cuda_graph_replay_by_hand():
+    g = depthgraph.Graph()
+    x, y = g.input("x", (64,)), g.input("y", (64,))
+    s = x + y
+    g.output("z", (s + y) + y)  # three adds in a row: one graph
+    p = predict(g, "levels", replay_profile(), cuda_graph=True)
+    # Copies in: host 10, 20; device 0→12, 20→22. Launch: host 25; adds on the device 25→28→31→34.
+    # The output's copy: host 35, device 35→37; then the replay's own 7 µs.
+    assert p.seconds == pytest.approx(44 * US)
+    assert sum(part.seconds for part in p.parts) + p.run_overhead == pytest.approx(p.seconds)
+
+
+def test_cuda_graph_replay_runs_large_solves_between_graphs_by_hand():
+    g = depthgraph.Graph()
+    a, b = g.input("A", (128, 128)), g.input("b", (128,))
+    w = ops.solve(a, b)  # 128×128 does not fit the capturable solve: cuSOLVER, between graphs
+    g.output("w2", w + w)
+    p = predict(g, "levels", replay_profile(), cuda_graph=True)
+    # Copies in: host 10, 20; device 12, 22. The solve, run as the levels executor runs it: host
+    # 20 + 6 (direct) + 40 = 66, device 66→166; its result copied into the recording: host 76,
+    # device 166→168. The add's graph: launch, host 81; device 168→171. Copy out: host 91,
+    # device 171→173. Plus 7.
+    assert p.seconds == pytest.approx(180 * US)
+    assert [part.label for part in p.parts][1:3] == ["solve×1", "add×1"]
+
+
+def test_cuda_graph_prediction_errors_name_the_problem():
+    g = exp_then_square()
+    with pytest.raises(ProfileError, match="no CUDA-graph models"):
+        predict(g, "levels", made_up(), cuda_graph=True)
+    with pytest.raises(ParameterError, match="option of the levels executor, not of 'eager'"):
+        predict(g, "eager", replay_profile(), cuda_graph=True)

@@ -27,16 +27,43 @@ def test_clock_separates_a_long_kernel_from_its_launch():
     assert host < device
 
 
-def test_calibrated_profile_predicts_a_small_graph_within_a_factor_of_two():
+@pytest.fixture(scope="module")
+def small_profile():
     used = {n.op for n in algorithms.get("kernel-doubling").build(L=64, n=8).nodes} - {"input"}
-    profile = calibrate("cupy", only=used, max_elements=2 ** 16, progress=False, trials=3, min_samples=2)
-    assert not profile.synchronous and profile.device
+    return calibrate("cupy", only=used, max_elements=2 ** 16, progress=False, trials=3, min_samples=2)
+
+
+@pytest.mark.parametrize("cuda_graph", [False, True])
+def test_calibrated_profile_predicts_a_small_graph_within_a_factor_of_two(small_profile, cuda_graph):
+    import cupy
+
+    assert not small_profile.synchronous and small_profile.device
     spec = algorithms.get("kernel-doubling")
     params = spec.params(L=64, n=8)
     graph = spec.build(**params)
+    inputs = {k: cupy.asarray(v) for k, v in spec.inputs(seed=0, **params).items()}
+    measured = measure(lambda: depthgraph.execute(graph, inputs, executor="levels", backend="cupy",
+                                                  cuda_graph=cuda_graph), Clock("cupy"))
+    predicted = depthgraph.predict(graph, "levels", small_profile, cuda_graph=cuda_graph).seconds
+    assert 0.5 < predicted / measured < 2.0
+
+
+def test_calibration_times_calls_replayed_from_graphs(small_profile):
+    calls, overheads = small_profile.calls, small_profile.overheads
+    # products up to 256×256·256 = 2^24 multiply-adds: the capturable kernel, so every footprint replayed
+    assert calls["matmul:impl"].graph is not None and calls["matmul:impl"].graph.latency > 0
+    assert calls["copyto:buffer"].graph is not None  # replay's own copies were timed too
+    assert overheads["graphs:launch"] > 0 and "graphs:run" in overheads
+
+
+def test_calibration_samples_copy_like_replay():
     import cupy
 
-    inputs = {k: cupy.asarray(v) for k, v in spec.inputs(seed=0, **params).items()}
-    measured = measure(lambda: depthgraph.execute(graph, inputs, executor="levels", backend="cupy"), Clock("cupy"))
-    predicted = depthgraph.predict(graph, "levels", profile).seconds
-    assert 0.5 < predicted / measured < 2.0
+    from depthgraph.calibrate import samples
+
+    copies = [s for s in samples("cupy", only=["add"], max_elements=4096) if s.kind == "copyto:buffer"]
+    assert copies
+    for s in copies:
+        buffer, source = s.make()
+        s.call(cupy, [buffer, source])
+        assert bool(cupy.array_equal(buffer, source)) and s.nbytes == 2 * source.nbytes

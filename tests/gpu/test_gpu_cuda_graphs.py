@@ -65,16 +65,17 @@ def test_a_cublas_free_schedule_is_one_graph(cupy):
     assert recording.graphs == 1
 
 
-@pytest.mark.parametrize("name, small_matmul, between", [
-    ("ridge-causal-solve", None, {"solve"}),  # cuSOLVER: never captured
-    ("kernel-doubling", None, set()),  # small products: the module's own kernel, captured
-    ("kernel-doubling", 0, {"matmul"}),  # every product over the limit: cuBLAS, between graphs
+@pytest.mark.parametrize("name, limits, between", [
+    ("ridge-causal-solve", {}, set()),  # small systems: the module's own solve kernel, captured
+    ("ridge-causal-solve", {"SMALL_SOLVE_BYTES": 0}, {"solve"}),  # every system over the limit: cuSOLVER
+    ("kernel-doubling", {}, set()),  # small products: the module's own kernel, captured
+    ("kernel-doubling", {"SMALL_MATMUL": 0}, {"matmul"}),  # every product over the limit: cuBLAS, between graphs
 ])
-def test_groups_that_cannot_be_captured_run_between_graphs(cupy, monkeypatch, name, small_matmul, between):
+def test_groups_that_cannot_be_captured_run_between_graphs(cupy, monkeypatch, name, limits, between):
     from depthgraph.executors import cuda_graphs
 
-    if small_matmul is not None:
-        monkeypatch.setattr(cuda_graphs, "SMALL_MATMUL", small_matmul)
+    for limit, value in limits.items():
+        monkeypatch.setattr(cuda_graphs, limit, value)
     spec, params, graph = _graph(name, L=64, n=8, T=64, d=8)
     for seed in (1, 2):  # the second call replays: groups between graphs must see its inputs too
         inputs = spec.inputs(seed=seed, **params)
@@ -92,6 +93,7 @@ def test_groups_that_cannot_be_captured_run_between_graphs(cupy, monkeypatch, na
     ((5, 7), (7, 3)), ((7,), (7, 3)), ((5, 7), (7,)), ((7,), (7,)),  # NumPy's 1-D rules
     ((4, 5, 7), (4, 7, 3)), ((1, 5, 7), (4, 7, 1)), ((4, 5, 7), (7, 3)), ((2, 1, 5, 7), (1, 3, 7, 2)),  # batches
     ((0, 5, 7), (1, 7, 3)), ((5, 0), (0, 3)),  # empty batch, empty inner dimension
+    ((3, 5000), (5000, 2)), ((5000,), (5000,)), ((2, 1, 1, 3000), (4, 3000, 1)),  # long sums: a reduction
 ])
 def test_the_capturable_matmul_is_numpys(cupy, shapes):
     from depthgraph.executors.cuda_graphs import CapturableCupy
@@ -103,11 +105,12 @@ def test_the_capturable_matmul_is_numpys(cupy, shapes):
     np.testing.assert_allclose(cupy.asnumpy(got), a @ b.astype(np.float32), rtol=1e-12, atol=1e-12)
 
 
-def test_the_capturable_matmul_is_captured(cupy):
+@pytest.mark.parametrize("q", [4, 3000])  # the small-product kernel; a long sum's reduction
+def test_the_capturable_matmul_is_captured(cupy, q):
     from depthgraph.executors.cuda_graphs import CapturableCupy
 
     xp = CapturableCupy(cupy)
-    a, b = cupy.arange(12.0).reshape(3, 4), cupy.ones((4, 2))
+    a, b = cupy.arange(3.0 * q).reshape(3, q), cupy.ones((q, 2))
     out = cupy.empty((3, 2))
     stream = cupy.cuda.Stream(non_blocking=True)
     with stream:
@@ -120,7 +123,7 @@ def test_the_capturable_matmul_is_captured(cupy):
         a += 1.0  # changed after capture: the replay must read the new values
         graph.launch(stream)
     stream.synchronize()
-    np.testing.assert_allclose(cupy.asnumpy(out), (np.arange(12.0).reshape(3, 4) + 1.0) @ np.ones((4, 2)))
+    np.testing.assert_allclose(cupy.asnumpy(out), (np.arange(3.0 * q).reshape(3, q) + 1.0) @ np.ones((q, 2)))
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
@@ -131,3 +134,71 @@ def test_the_capturable_concatenate_is_numpys(cupy, axis):
     pieces = [rng.standard_normal((3, 2, 4)) for _ in range(40)]  # many: CuPy would upload an address table
     got = CapturableCupy(cupy).concatenate([cupy.asarray(p) for p in pieces], axis=axis)
     np.testing.assert_array_equal(cupy.asnumpy(got), np.concatenate(pieces, axis=axis))
+
+
+@pytest.mark.parametrize("name", algorithms.names())
+def test_captures_tells_from_the_schedule_which_groups_run_between_graphs(cupy, monkeypatch, name):
+    # `depthgraph.predict` reads `captures`; the recording finds out by trying. They must agree.
+    from depthgraph.executors import cuda_graphs
+
+    monkeypatch.setattr(cuda_graphs, "SMALL_MATMUL", 1 << 10)  # some products above the limit, some below
+    spec, params, graph = _graph(name, L=64, n=16, T=16, d=48)
+    inputs = {k: cupy.asarray(v) for k, v in spec.inputs(seed=0, **params).items()}
+    depthgraph.execute(graph, inputs, executor="levels", backend="cupy", cuda_graph=True)
+    (recording,) = _recordings(graph)
+    plan = depthgraph.schedule(graph)
+    assert recording.eager == tuple(g.op for g in plan.groups if not cuda_graphs.captures(g))
+
+
+def _systems(rng, a_shape, b_shape, dtype):
+    d = a_shape[-1]
+    a = rng.standard_normal(a_shape) + d * np.eye(d) if d else np.empty(a_shape)
+    a = a[..., rng.permutation(d), :]  # rows out of order: the elimination must pivot to stay accurate
+    return a.astype(dtype), rng.standard_normal(b_shape).astype(dtype)
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [
+    ((6, 6), (6,)), ((6, 6), (6, 3)), ((1, 1), (1,)),  # one system; NumPy 2: only a 1-D b is a vector
+    ((5, 6, 6), (5, 6, 1)), ((1, 6, 6), (4, 6, 2)), ((4, 6, 6), (6, 2)), ((2, 1, 6, 6), (1, 3, 6, 1)),  # batches
+    ((300, 64, 64), (300, 64, 1)), ((64, 64), (64, 64)),  # ridge-causal-solve's and ridge-noncausal's systems
+    ((0, 6, 6), (0, 6, 1)),  # an empty batch
+    ((3, 128, 128), (3, 128, 1)),  # too big for shared memory: cuSOLVER's answer
+])
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-10), ("float32", 1e-4)])
+def test_the_capturable_solve_is_numpys(cupy, a_shape, b_shape, dtype, rtol):
+    from depthgraph.executors.cuda_graphs import CapturableCupy
+
+    a, b = _systems(np.random.default_rng(2), a_shape, b_shape, dtype)
+    got = CapturableCupy(cupy).linalg.solve(cupy.asarray(a), cupy.asarray(b))
+    assert got.dtype == dtype
+    want = np.linalg.solve(a.astype(np.float64), b.astype(np.float64))
+    np.testing.assert_allclose(cupy.asnumpy(got), want, rtol=rtol, atol=rtol)
+
+
+def test_the_capturable_inverse_is_numpys(cupy):
+    from depthgraph.executors.cuda_graphs import CapturableCupy
+
+    a, _ = _systems(np.random.default_rng(3), (3, 20, 20), (1,), "float64")
+    got = CapturableCupy(cupy).linalg.inv(cupy.asarray(a))
+    np.testing.assert_allclose(cupy.asnumpy(got), np.linalg.inv(a), rtol=1e-10, atol=1e-12)
+
+
+def test_the_capturable_solve_is_captured(cupy):
+    from depthgraph.executors.cuda_graphs import CapturableCupy
+
+    xp = CapturableCupy(cupy)
+    a_host, b_host = _systems(np.random.default_rng(4), (8, 16, 16), (8, 16, 1), "float64")
+    a, b = cupy.asarray(a_host), cupy.asarray(b_host)
+    out = cupy.empty(b.shape)
+    stream = cupy.cuda.Stream(non_blocking=True)
+    with stream:
+        xp.linalg.solve(a, b)  # compiled outside the capture
+        stream.begin_capture()
+        try:
+            cupy.copyto(out, xp.linalg.solve(a, b))
+        finally:
+            graph = stream.end_capture()
+        b *= 2.0  # changed after capture: the replay must read the new values
+        graph.launch(stream)
+    stream.synchronize()
+    np.testing.assert_allclose(cupy.asnumpy(out), np.linalg.solve(a_host, 2.0 * b_host), rtol=1e-10)
