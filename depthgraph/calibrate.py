@@ -481,13 +481,14 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any,
         found.update(_fit_overheads(executor, names, rows))
     if clock.gpu:  # CUDA-graph replay: a launch timed alone, the rest of a replay's own cost fitted
         found["graphs:launch"] = clock.launch_seconds()
-        bare = dataclasses.replace(profile, overheads={**zero, **found, "graphs:run": 0.0})
+        bare = dataclasses.replace(profile, overheads={**zero, **found, "graphs:run": 0.0, "graphs:kernel": 0.0})
         rows = []
         for graph in OVERHEAD_GRAPHS["levels"]:
             progress(f"CUDA-graph replay overhead, {len(graph):,} nodes")
-            rows.append(([], timed(graph, executor="levels", cuda_graph=True),
+            calls = sum(len(part.calls) for part in levels_units(graph))  # each replayed: a kernel or none
+            rows.append(([calls], timed(graph, executor="levels", cuda_graph=True),
                          predict(graph, "levels", bare, cuda_graph=True).seconds))
-        found.update(_fit_overheads("graphs", (), rows))
+        found.update(_fit_overheads("graphs", ("kernel",), rows))
     bare = dataclasses.replace(profile, overheads={**zero, **found})
     schedulers = [("sync", "sync"), ("threads", "threads")] + ([("distributed", client)] if client else [])
     for name, scheduler in schedulers:

@@ -170,9 +170,11 @@ class _Timeline:
         return max(self.host, self.device)
 
     def run(self, unit: Unit, overheads: dict[str, float], replayed: bool = False) -> Part:
-        """``replayed``: the unit's calls are replayed from a CUDA graph (`depthgraph.cost.Profile.call`)."""
+        """``replayed``: the unit's calls are replayed from a CUDA graph (`depthgraph.cost.Profile.call`),
+        each also paying ``overheads["kernel"]`` on the device (see `_replay`)."""
         before = self.end
         self.host += sum(overheads[name] * count for name, count in unit.counts.items())
+        gap = overheads["kernel"] if replayed else 0.0
         throughput = 0.0
         for call in unit.calls:
             model = self.profile.call(call.op, call.form, replayed)
@@ -182,7 +184,7 @@ class _Timeline:
                 throughput += host_throughput
                 continue
             device_latency, device_throughput = model.device.split(call.work, call.nbytes)
-            self.device = max(self.device, self.host) + device_latency + device_throughput
+            self.device = max(self.device, self.host) + gap + device_latency + device_throughput
             throughput += device_throughput
         seconds = self.end - before
         throughput = min(throughput, seconds)
@@ -213,10 +215,15 @@ def _copies(label: str, level: int, nodes: Iterable[Node]) -> Unit:
 
 def _replay(graph: Graph, profile: Profile) -> Prediction:
     """The levels executor replaying CUDA graphs: maximal runs of captured groups each one graph
-    launch, the other groups run between graphs (and their results copied into the recording)."""
+    launch, the other groups run between graphs (and their results copied into the recording).
+
+    Calibration times each call replayed back to back with copies of itself; in a real graph
+    each kernel follows a different one, which costs the device more per kernel (``graphs:kernel``,
+    fitted with the replay's own cost on synthetic graphs of alternating ops).
+    """
     profile.replayed_calls  # noqa: B018 — a clear error first if the profile has no CUDA-graph models
     plan = schedule(graph)
-    overheads = {**_overheads(profile, "levels", LEVELS_OVERHEADS), "launch": profile.overhead("graphs:launch")}
+    overheads = {**_overheads(profile, "levels", LEVELS_OVERHEADS), **_overheads(profile, "graphs", ("launch", "kernel"))}
     line = _Timeline(profile)
     parts = [line.run(_copies("inputs", 0, graph.inputs.values()), overheads)]
     capturing = False

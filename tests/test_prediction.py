@@ -141,7 +141,8 @@ def replay_profile():
     calls = {"copyto:buffer": CallModel(Linear(10 * US), Linear(2 * US)),
              "solve:impl": CallModel(Linear(40 * US), Linear(100 * US)),
              "add:impl": CallModel(Linear(20 * US), Linear(20 * US), graph=Linear(3 * US))}
-    overheads = {**OVERHEADS, "levels:direct": 6 * US, "graphs:launch": 5 * US, "graphs:run": 7 * US}
+    overheads = {**OVERHEADS, "levels:direct": 6 * US, "graphs:launch": 5 * US, "graphs:run": 7 * US,
+                 "graphs:kernel": 0.0}
     return Profile("cupy", "made up", {}, "", calls, overheads, synchronous=False)
 
 
@@ -177,3 +178,15 @@ def test_cuda_graph_prediction_errors_name_the_problem():
         predict(g, "levels", made_up(), cuda_graph=True)
     with pytest.raises(ParameterError, match="option of the levels executor, not of 'eager'"):
         predict(g, "eager", replay_profile(), cuda_graph=True)
+
+
+def test_each_replayed_call_pays_the_kernel_gap_on_the_device_by_hand():
+    g = depthgraph.Graph()
+    x, y = g.input("x", (64,)), g.input("y", (64,))
+    g.output("z", ((x + y) + y) + y)
+    profile = replay_profile()
+    gapped = Profile(profile.backend, profile.device, {}, "", profile.calls,
+                     {**profile.overheads, "graphs:kernel": 0.5 * US}, synchronous=False)
+    # As in test_cuda_graph_replay_by_hand, but each add takes 3.5 µs: the adds run 25 → 35.5, so the
+    # output's copy (queued by the host at 35) runs 35.5 → 37.5; plus 7.
+    assert predict(g, "levels", gapped, cuda_graph=True).seconds == pytest.approx(44.5 * US)
