@@ -485,7 +485,7 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any,
         rows = []
         for graph in OVERHEAD_GRAPHS["levels"]:
             progress(f"CUDA-graph replay overhead, {len(graph):,} nodes")
-            calls = sum(len(part.calls) for part in levels_units(graph))  # each replayed: a kernel or none
+            calls = sum(len(unit.calls) for unit in levels_units(graph))  # each replayed: a kernel or none
             rows.append(([calls], timed(graph, executor="levels", cuda_graph=True),
                          predict(graph, "levels", bare, cuda_graph=True).seconds))
         found.update(_fit_overheads("graphs", ("kernel",), rows))

@@ -74,7 +74,9 @@ class Profile:
     """Fitted cost models of one device, and the executors' own overheads.
 
     ``overheads`` holds seconds per unit: ``"eager:node"``, ``"eager:run"``, ``"levels:group"``,
-    ``"levels:run"``, ``"dask-<scheduler>:task"``, ``"dask-<scheduler>:run"``.
+    ``"levels:run"``, ``"dask-<scheduler>:task"``, ``"dask-<scheduler>:run"``, and for CUDA-graph
+    replay ``"graphs:launch"`` (host, per graph), ``"graphs:kernel"`` (device, per replayed call)
+    and ``"graphs:run"``.
 
     >>> p = Profile("numpy", "test CPU", {"numpy": "2"}, "2026-11-22",
     ...             {"add:impl": CallModel(Linear(1e-6, 1e-9))}, {"eager:node": 1e-6})
