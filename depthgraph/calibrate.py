@@ -305,6 +305,7 @@ class Clock:
         call()  # warm-up: compilation, plans and index uploads cannot happen during capture
         self.sync()
         repeats = int(min(max(target_seconds / max(per_call, 1e-7), 1), 100))
+
         def calls() -> None:
             for _ in range(repeats):
                 call()
