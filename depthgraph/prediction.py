@@ -223,7 +223,8 @@ def _replay(graph: Graph, profile: Profile) -> Prediction:
     """
     profile.replayed_calls  # noqa: B018 — a clear error first if the profile has no CUDA-graph models
     plan = schedule(graph)
-    overheads = {**_overheads(profile, "levels", LEVELS_OVERHEADS), **_overheads(profile, "graphs", ("launch", "kernel"))}
+    overheads = {**_overheads(profile, "levels", LEVELS_OVERHEADS),
+                 **_overheads(profile, "graphs", ("launch", "kernel"))}
     line = _Timeline(profile)
     parts = [line.run(_copies("inputs", 0, graph.inputs.values()), overheads)]
     capturing = False
