@@ -33,8 +33,8 @@ from algorithms.registry import Algorithm, get, names
 from algorithms.table import Row, complexity_rows
 from algorithms.validate import measure
 from depthgraph import plots
-from depthgraph.calibrate import Clock
 from depthgraph.errors import GraphvizUnavailable
+from depthgraph.timing import Clock
 
 DRAW_SIZES = {"L": 8, "T": 8, "n": 2, "d": 2}
 DRAW_MAX_NODES = 300  # every algorithm at DRAW_SIZES drawn whole, not summarised
@@ -157,8 +157,9 @@ def _time_levels(clock: Clock, spec: Algorithm, params: dict[str, int]) -> float
     """Median seconds of one levels-executor run (`algorithms.validate.measure`)."""
     graph = spec.build(**params)
     inputs = {k: clock.xp.asarray(v) for k, v in spec.inputs(seed=0, **params).items()}
-    return measure(lambda: depthgraph.execute(graph, inputs, executor="levels", backend=clock.backend), clock,
-                   min_repeats=REPEAT, min_seconds=0.0)
+    seconds, _ = measure(lambda: depthgraph.execute(graph, inputs, executor="levels", backend=clock.backend), clock,
+                         min_repeats=REPEAT, min_seconds=0.0)
+    return seconds
 
 
 def _draw(spec: Algorithm, params: dict[str, int], path: Path) -> str | None:

@@ -3,9 +3,14 @@
 Each point is an (algorithm, sizes) pair; each family has sizes from launch-bound (small
 operands: runtime is the number of levels times a launch) to throughput-bound (operands large
 enough that the device's bandwidth or arithmetic dominates). For each point and executor the
-job predicts with `depthgraph.predict` and a profile from ``depthgraph calibrate`` — which only
-ever timed microbenchmarks and synthetic graphs, never these — then measures (warm-up,
-synchronise, median of repeats) and reports the relative error.
+job measures (warm-up, synchronise, median of repeats), predicts with `depthgraph.predict` and a
+profile from ``depthgraph calibrate`` — which only ever timed microbenchmarks and synthetic
+graphs, never these — and reports the relative error.
+
+The host's speed changes while a machine runs (`depthgraph.timing`), so each repeat is preceded
+by the host's reference, and the prediction is made for the host as it ran
+(`depthgraph.cost.Profile.at_host_speed` with the median reference). The prediction at the
+calibration's host speed is reported beside it.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from typing import Any
 
 import depthgraph
 from algorithms.registry import get
-from depthgraph.calibrate import Clock
 from depthgraph.cost import Profile
+from depthgraph.timing import Clock
 
 # family -> [(algorithm, sizes)], per backend. GPU sizes reach hundreds of MB per level; CPU ones
 # stay within a few seconds per point on a laptop core.
@@ -53,12 +58,17 @@ EXECUTORS = {"levels": ("levels", {}), "graphs": ("levels", {"cuda_graph": True}
              "dask": ("dask", {})}
 
 COLUMNS = ("family", "algorithm", "sizes", "executor", "nodes", "steps", "predicted_s", "measured_s",
-           "rel_error", "launch_s", "throughput_s")
+           "rel_error", "launch_s", "throughput_s", "host_speed", "predicted_at_calibration_s")
 
 
 @dataclass(frozen=True)
 class Result:
-    """One (point, executor): predicted and measured seconds and the model's launch/throughput split."""
+    """One (point, executor): predicted and measured seconds and the model's launch/throughput split.
+
+    ``host_speed``: the host's reference time while measuring over the profile's (1.3: the host ran
+    1.3× slower than at calibration; nan if the profile has no reference); ``predicted_s`` is for
+    that speed, ``predicted_at_calibration_s`` for the calibration's.
+    """
 
     family: str
     algorithm: str
@@ -70,6 +80,8 @@ class Result:
     measured_s: float
     launch_s: float
     throughput_s: float
+    host_speed: float
+    predicted_at_calibration_s: float
 
     @property
     def rel_error(self) -> float:
@@ -77,18 +89,22 @@ class Result:
         return (self.predicted_s - self.measured_s) / self.measured_s
 
 
-def measure(run: Callable[[], Any], clock: Clock, min_repeats: int = 5, min_seconds: float = 0.1) -> float:
-    """Median wall seconds of ``run`` (synchronised), after a warm-up, over at least ``min_repeats``."""
+def measure(run: Callable[[], Any], clock: Clock, min_repeats: int = 5,
+            min_seconds: float = 0.1) -> tuple[float, float]:
+    """Median wall seconds of ``run`` (synchronised), after a warm-up, over at least ``min_repeats``;
+    and the median of the host's reference (`depthgraph.timing.Clock.reference`), timed before each."""
     for _ in range(2):
         run()
     clock.sync()
     times: list[float] = []
+    references = []
     while len(times) < min_repeats or sum(times) < min_seconds and len(times) < 100:
+        references.append(clock.reference())
         start = time.perf_counter()
         run()
         clock.sync()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), statistics.median(references)
 
 
 def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: dict | None = None,
@@ -123,13 +139,17 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
             for executor in executors:
                 progress(f"{name} {sizes_text} {executor}")
                 run_by, options = EXECUTORS[executor]
-                predicted = depthgraph.predict(graph, run_by, profile, workers=workers, scheduler=scheduler_name,
-                                               **options)
-                options = {**options, "scheduler": scheduler} if run_by == "dask" else options
-                measured = measure(lambda g=graph, i=inputs, e=run_by, o=options: depthgraph.execute(
+                run_options = {**options, "scheduler": scheduler} if run_by == "dask" else options
+                measured, reference = measure(lambda g=graph, i=inputs, e=run_by, o=run_options: depthgraph.execute(
                     g, i, executor=e, backend=profile.backend, **o), clock)
+                at_speed = profile.at_host_speed(reference) if profile.host_reference else profile
+                predicted, at_calibration = (depthgraph.predict(graph, run_by, p, workers=workers,
+                                                                scheduler=scheduler_name, **options)
+                                             for p in (at_speed, profile))
+                speed = reference / profile.host_reference if profile.host_reference else float("nan")
                 results.append(Result(family, name, sizes_text, label or executor, len(graph.nodes), analysis.steps,
-                                      predicted.seconds, measured, predicted.launch, predicted.throughput))
+                                      predicted.seconds, measured, predicted.launch, predicted.throughput, speed,
+                                      at_calibration.seconds))
                 on_result(results[-1])
     return results
 
@@ -151,18 +171,24 @@ class CsvLog:
 
 
 def summary(results: Sequence[Result]) -> str:
-    """A table of every point, then per executor the median and largest |error|, and per family
-    the share of predicted time the model puts on launches (depth) vs throughput (work)."""
+    """A table of every point (``host``: the host's speed while measured, `Result.host_speed`), then
+    per executor the median and largest |error| — also of the prediction at the calibration's host
+    speed — and per family the share of predicted time the model puts on launches (depth) vs
+    throughput (work)."""
     header = (f"{'algorithm':<24}{'sizes':<18}{'executor':<11}{'steps':>7}{'predicted ms':>14}{'measured ms':>13}"
-              f"{'error':>8}{'launch':>8}")
+              f"{'error':>8}{'launch':>8}{'host':>6}")
     lines = [header]
     for r in results:
         lines.append(f"{r.algorithm:<24}{r.sizes:<18}{r.executor:<11}{r.steps:>7}{r.predicted_s * 1e3:>14.3f}"
-                     f"{r.measured_s * 1e3:>13.3f}{r.rel_error:>+8.1%}{r.launch_s / r.predicted_s:>8.0%}")
+                     f"{r.measured_s * 1e3:>13.3f}{r.rel_error:>+8.1%}{r.launch_s / r.predicted_s:>8.0%}"
+                     f"{r.host_speed:>6.2f}")
     for executor in dict.fromkeys(r.executor for r in results):
-        errors = [abs(r.rel_error) for r in results if r.executor == executor]
+        mine = [r for r in results if r.executor == executor]
+        errors = [abs(r.rel_error) for r in mine]
+        at_calibration = [abs(r.predicted_at_calibration_s / r.measured_s - 1) for r in mine]
         lines.append(f"{executor}: {len(errors)} points, median |error| {statistics.median(errors):.1%}, "
-                     f"max {max(errors):.1%}")
+                     f"max {max(errors):.1%} (at the calibration's host speed: median "
+                     f"{statistics.median(at_calibration):.1%}, max {max(at_calibration):.1%})")
     for family in dict.fromkeys(r.family for r in results):
         mine = [r for r in results if r.family == family]
         launch = sum(r.launch_s for r in mine) / sum(r.predicted_s for r in mine)

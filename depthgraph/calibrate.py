@@ -11,7 +11,13 @@ three scaled MADs from the median are rejected, and trials are added until ``min
 remain. On NumPy a trial is timed by the host clock. On CuPy the device is first held by a
 spin kernel long enough for the host to queue all R calls behind it; the host clock then gives
 the *host* cost of a call, and CUDA events around the queued calls give its *device* cost, even
-for kernels far shorter than their launch.
+for kernels far shorter than their launch. The clock lives in `depthgraph.timing`.
+
+**The host's speed.** A cloud host runs in phases of different speed (`depthgraph.timing`), and
+a calibration spans several. So the host's reference (`depthgraph.timing.Clock.reference`) is
+timed before each footprint, each host time is taken relative to it, and the profile's host
+costs are all at one speed: the median reference (`Profile.host_reference`). Device times are
+not scaled.
 
 **CUDA graphs.** On CuPy each footprint is also captured — R calls computed as a recording
 computes them (`depthgraph.executors.cuda_graphs.CapturableCupy`) — into one CUDA graph, and the
@@ -43,8 +49,9 @@ from depthgraph.cost import CallModel, Linear, Profile, fit_linear, nnls
 from depthgraph.errors import ParameterError
 from depthgraph.executors import execute
 from depthgraph.executors.backend import array_module
-from depthgraph.executors.cuda_graphs import CapturableCupy, capture, copy_into
+from depthgraph.executors.cuda_graphs import CapturableCupy, copy_into
 from depthgraph.ir import Graph, Node
+from depthgraph.timing import Clock, robust_median
 
 # ------------------------------------------------------------------ what is sampled
 
@@ -231,140 +238,6 @@ def samples(backend: str = "numpy", only: Sequence[str] | None = None, max_eleme
     return out + list(_replay_copy_samples(xp, rng, max_elements) if backend == "cupy" else [])
 
 
-# ------------------------------------------------------------------ timing
-
-
-def _robust_median(values: list[float]) -> tuple[float, int]:
-    """Median after rejecting values over 3 scaled MADs from it; also how many were kept."""
-    v = np.asarray(values)
-    median = float(np.median(v))
-    mad = 1.4826 * float(np.median(np.abs(v - median)))
-    kept = v[np.abs(v - median) <= 3 * mad] if mad > 0 else v
-    return float(np.median(kept)), len(kept)
-
-
-class Clock:
-    """Times R back-to-back calls of a function: ``(host seconds, device seconds)`` per call.
-
-    On NumPy the device seconds are 0 (the host does the work). On CuPy a spin kernel holds the
-    device while the host queues the calls, so that events around them time only the device.
-    """
-
-    SPIN = r'''extern "C" __global__ void spin(long long cycles) {
-        long long start = clock64();
-        while (clock64() - start < cycles) { }
-    }'''
-
-    def __init__(self, backend: str) -> None:
-        self.backend, self.xp = backend, array_module(backend)
-        self.gpu = backend == "cupy"
-        if self.gpu:
-            try:
-                self.hz = self.xp.cuda.Device().attributes["ClockRate"] * 1e3
-            except RuntimeError as exc:  # CuPy without a usable GPU (CUDARuntimeError)
-                raise ParameterError(f"backend 'cupy' is not available: {exc}") from None
-            self.spin = self.xp.RawKernel(self.SPIN, "spin")
-        self.device = _device_name(backend, self.xp)
-
-    def sync(self) -> None:
-        if self.gpu:
-            self.xp.cuda.get_current_stream().synchronize()
-
-    def trial(self, call: Callable[[], Any], repeats: int, spin_seconds: float = 1e-3) -> tuple[float, float]:
-        """Per-call ``(host, device)`` seconds of ``repeats`` back-to-back calls; on a GPU the device is
-        first held for ``spin_seconds`` (doubled until the host has queued every call in that time)."""
-        if not self.gpu:
-            start = time.perf_counter()
-            for _ in range(repeats):
-                call()
-            return (time.perf_counter() - start) / repeats, 0.0
-        cuda = self.xp.cuda
-        while True:
-            self.sync()
-            before, start, end = cuda.Event(), cuda.Event(), cuda.Event()
-            before.record()
-            self.spin((1,), (1,), (np.int64(spin_seconds * self.hz),))
-            start.record()
-            t0 = time.perf_counter()
-            for _ in range(repeats):
-                call()
-            host = time.perf_counter() - t0
-            end.record()
-            end.synchronize()
-            held = cuda.get_elapsed_time(before, start) * 1e-3
-            if host < 0.8 * held:  # the device was held until every call was queued
-                return host / repeats, cuda.get_elapsed_time(start, end) * 1e-3 / repeats
-            spin_seconds = min(2 * max(spin_seconds, host), 1.0)
-
-    def replayed(self, call: Callable[[], Any], per_call: float, trials: int = 7, min_samples: int = 5,
-                 target_seconds: float = 1e-3) -> float | None:
-        """Robust median device seconds of ``call`` replayed from a CUDA graph of about
-        ``target_seconds`` of back-to-back calls (sized by ``per_call``, an estimate of one call's
-        device seconds); None if it cannot be captured (`depthgraph.executors.cuda_graphs.capture`)."""
-        cuda = self.xp.cuda
-        call()  # warm-up: compilation, plans and index uploads cannot happen during capture
-        self.sync()
-        repeats = int(min(max(target_seconds / max(per_call, 1e-7), 1), 100))
-
-        def calls() -> None:
-            for _ in range(repeats):
-                call()
-
-        pool, stream = cuda.MemoryPool(), cuda.Stream(non_blocking=True)
-        with cuda.using_allocator(pool.malloc), stream:
-            graph = capture(stream, calls)
-        if graph is None:
-            return None
-        graph.upload(stream)
-        times: list[float] = []
-        while True:
-            for _ in range(trials):
-                start, end = cuda.Event(), cuda.Event()
-                start.record(stream)
-                graph.launch(stream)
-                end.record(stream)
-                end.synchronize()
-                times.append(cuda.get_elapsed_time(start, end) * 1e-3 / repeats)
-            seconds, kept = _robust_median(times)
-            if kept >= min_samples or len(times) >= 4 * trials:
-                return seconds
-
-    def launch_seconds(self, launches: int = 200) -> float:
-        """Host seconds of one ``cupy.cuda.Graph.launch`` (a graph of one small kernel)."""
-        cuda = self.xp.cuda
-        pool, stream = cuda.MemoryPool(), cuda.Stream(non_blocking=True)
-        x = self.xp.ones(64)
-        with cuda.using_allocator(pool.malloc), stream:
-            x + x  # warm: the kernel compiled before capture
-            graph = capture(stream, lambda: x + x)
-        graph.upload(stream)
-        host, _ = self.trial(lambda: graph.launch(cuda.get_current_stream()), launches)
-        self.sync()
-        return host
-
-    def measure(self, call: Callable[[], Any], trials: int = 7, min_samples: int = 5,
-                target_seconds: float = 1e-3) -> tuple[float, float]:
-        """Robust median per-call ``(host, device)`` seconds of ``call``."""
-        call()  # warm-up: compilation, plans, handles, memory pool
-        self.sync()
-        t0 = time.perf_counter()
-        call()
-        self.sync()
-        once = max(time.perf_counter() - t0, 1e-7)  # host and device together: an upper bound of either
-        repeats = int(min(max(target_seconds / once, 1), 100))
-        spin_seconds = min(max(2 * repeats * once, 1e-3), 1.0)  # long enough to queue every call behind
-        hosts, devices = [], []
-        while True:
-            for _ in range(trials):
-                host, device = self.trial(call, repeats, spin_seconds)
-                hosts.append(host)
-                devices.append(device)
-            host, kept_host = _robust_median(hosts)
-            device, kept_device = _robust_median(devices)
-            if min(kept_host, kept_device) >= min_samples or len(hosts) >= 4 * trials:
-                return host, device
-
-
 # ------------------------------------------------------------------ executor overheads
 
 
@@ -459,18 +332,21 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any,
     found: dict[str, float] = {}
 
     def timed(graph: Graph, **options: Any) -> float:
+        """Median seconds of a run at the profile's reference host speed (`depthgraph.timing`); a
+        replay is device-bound, so it is taken as measured."""
         inputs = _inputs(graph, clock.xp)
         run = lambda: execute(graph, inputs, backend=profile.backend, **options)
         for _ in range(2):
             run()
         clock.sync()
+        speed = 1.0 if options.get("cuda_graph") else profile.host_reference / clock.reference()
         times = []
         for _ in range(5):
             t0 = time.perf_counter()
             run()
             clock.sync()
             times.append(time.perf_counter() - t0)
-        return _robust_median(times)[0]
+        return robust_median(times)[0] * speed
 
     for executor, names in (("eager", ("node",)), ("levels", LEVELS_OVERHEADS)):
         rows = []
@@ -481,7 +357,7 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any,
             rows.append((counts, timed(graph, executor=executor), predict(graph, executor, bare).seconds))
         found.update(_fit_overheads(executor, names, rows))
     if clock.gpu:  # CUDA-graph replay: a launch timed alone, the rest of a replay's own cost fitted
-        found["graphs:launch"] = clock.launch_seconds()
+        found["graphs:launch"] = clock.launch_seconds() * profile.host_reference / clock.reference()
         bare = dataclasses.replace(profile, overheads={**zero, **found, "graphs:run": 0.0, "graphs:kernel": 0.0})
         rows = []
         for graph in OVERHEAD_GRAPHS["levels"]:
@@ -506,13 +382,6 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any,
 
 
 # ------------------------------------------------------------------ the profile
-
-
-def _device_name(backend: str, xp: Any) -> str:
-    if backend == "cupy":
-        props = xp.cuda.runtime.getDeviceProperties(xp.cuda.Device().id)
-        return props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
-    return f"{platform.processor() or platform.machine()} CPU ({platform.node()})"
 
 
 def _versions(backend: str) -> dict[str, str]:
@@ -563,25 +432,30 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
     bar = tqdm(total=len(todo) + graphs, disable=not progress, unit="step",
                desc="calibrating", leave=False)
     measured: dict[str, list[tuple[int, int, float, float, float | None]]] = {}
+    references = []  # the host's speed as each footprint is timed: its host time is kept relative to it
     for sample in todo:
         bar.set_postfix_str(sample.label, refresh=False)
         copies = sample.copies()
+        references.append(clock.reference())
         host, device = clock.measure(sample.setup(clock.xp, copies), trials, min_samples)
         # a replayed graph varies far less than host-launched calls: fewer trials suffice
         replayed = (clock.replayed(sample.setup(capturable, copies), device, 3, 3)
                     if capturable is not None else None)
         del copies
-        measured.setdefault(sample.kind, []).append((sample.work, sample.nbytes, host, device, replayed))
+        measured.setdefault(sample.kind, []).append((sample.work, sample.nbytes, host / references[-1], device,
+                                                     replayed))
         bar.update()
+    host_reference = float(np.median(references))  # host costs are fitted at this speed
     calls = {}
     for kind, rows in measured.items():
-        work, nbytes, host, device, _ = (list(col) for col in zip(*rows))
+        work, nbytes, relative_host, device, _ = (list(col) for col in zip(*rows))
+        host = [h * host_reference for h in relative_host]
         device_model = fit_linear(work, nbytes, device) if clock.gpu else Linear()
         captured = [(w, b, r) for w, b, *_, r in rows if r is not None]  # fitted on the captured footprints only
         graph_model = fit_linear(*zip(*captured)) if captured else None
         calls[kind] = CallModel(fit_linear(work, nbytes, host), device_model, len(rows), graph_model)
-    profile = Profile(backend, clock.device, _versions(backend),
-                      datetime.date.today().isoformat(), calls, {}, synchronous=not clock.gpu)
+    profile = Profile(backend, clock.device, _versions(backend), datetime.date.today().isoformat(), calls, {},
+                      synchronous=not clock.gpu, host_reference=host_reference)
 
     def step(label: str) -> None:
         bar.set_postfix_str(label, refresh=False)

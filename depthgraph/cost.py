@@ -24,7 +24,7 @@ import functools
 import itertools
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ import numpy as np
 from depthgraph.errors import ProfileError
 
 FORMAT = 1  # version of the profile file layout
+DEVICE_OVERHEADS = frozenset({"graphs:kernel"})  # the overheads that are device time, not the host's
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class Linear:
     def split(self, work: float, nbytes: float) -> tuple[float, float]:
         """``(latency part, throughput part)`` of `seconds`."""
         return self.latency, self.per_work * work + self.per_byte * nbytes
+
+    def scaled(self, factor: float) -> Linear:
+        """Every coefficient times ``factor``: the same work on a host ``factor`` times slower."""
+        return Linear(self.latency * factor, self.per_work * factor, self.per_byte * factor)
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,11 @@ class Profile:
     ``overheads`` holds seconds per unit: ``"eager:node"``, ``"eager:run"``, ``"levels:group"``,
     ``"levels:run"``, ``"dask-<scheduler>:task"``, ``"dask-<scheduler>:run"``, and for CUDA-graph
     replay ``"graphs:launch"`` (host, per graph), ``"graphs:kernel"`` (device, per replayed call)
-    and ``"graphs:run"``.
+    and ``"graphs:run"``. Every overhead but those in `DEVICE_OVERHEADS` is host time.
+
+    Host costs hold at one speed of the host: the one at which its reference
+    (`depthgraph.timing.Clock.reference`) took ``host_reference`` seconds (0: not recorded);
+    `at_host_speed` gives the profile for the host as it runs at another time.
 
     >>> p = Profile("numpy", "test CPU", {"numpy": "2"}, "2026-11-22",
     ...             {"add:impl": CallModel(Linear(1e-6, 1e-9))}, {"eager:node": 1e-6})
@@ -96,6 +105,7 @@ it covers add; calibrate with a version that includes it
     calls: dict[str, CallModel]
     overheads: dict[str, float] = field(default_factory=dict)
     synchronous: bool = True  # True: host and device are one timeline (NumPy)
+    host_reference: float = 0.0
 
     def call(self, op: str, form: str, replayed: bool = False) -> CallModel:
         """The model of ``op`` called in ``form``; another form of the same op if that one wasn't sampled.
@@ -127,6 +137,28 @@ it covers add; calibrate with a version that includes it
             raise ProfileError("the profile has no CUDA-graph models: calibrate with --backend cupy "
                                "(with this version) to predict cuda_graph=True")
         return calls
+
+    def at_host_speed(self, reference: float) -> Profile:
+        """This profile for the host while its reference takes ``reference`` seconds: every host cost
+        (call models' host parts, overheads but `DEVICE_OVERHEADS`) times ``reference /
+        host_reference``; device costs unchanged.
+
+        >>> p = Profile("cupy", "GPU", {}, "", {"add:impl": CallModel(Linear(1e-5), Linear(2e-6))},
+        ...             {"levels:group": 4e-6, "graphs:kernel": 2e-7}, synchronous=False, host_reference=1e-3)
+        >>> q = p.at_host_speed(2e-3)  # the host twice as slow: its costs double, the device's do not
+        >>> q.call("add", "impl").host.latency, q.call("add", "impl").device.latency, q.overheads
+        (2e-05, 2e-06, {'levels:group': 8e-06, 'graphs:kernel': 2e-07})
+        """
+        if self.host_reference <= 0:
+            raise ProfileError("the profile has no host reference (calibrated by an older version): recalibrate "
+                               "to scale it to the host's speed")
+        if not reference > 0 or not np.isfinite(reference):
+            raise ProfileError(f"a host reference is a positive number of seconds, got {reference!r}")
+        factor = reference / self.host_reference
+        calls = {kind: replace(m, host=m.host.scaled(factor)) for kind, m in self.calls.items()}
+        overheads = {name: seconds * (1.0 if name in DEVICE_OVERHEADS else factor)
+                     for name, seconds in self.overheads.items()}
+        return replace(self, calls=calls, overheads=overheads, host_reference=reference)
 
     def overhead(self, name: str) -> float:
         """Seconds of executor overhead ``name``; a clear error if the profile lacks it."""

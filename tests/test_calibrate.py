@@ -1,12 +1,14 @@
 """Calibration mechanics on NumPy: what is sampled, the timing's robustness, the profile it writes."""
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
 
-from depthgraph.calibrate import MAX_COPIES, OVERHEAD_OPS, ROTATE_BYTES, Clock, _robust_median, calibrate, samples
+from depthgraph.calibrate import MAX_COPIES, OVERHEAD_OPS, ROTATE_BYTES, calibrate, samples
 from depthgraph.errors import ParameterError
+from depthgraph.timing import Clock
 
 
 def test_samples_cover_every_form_of_the_chosen_ops_with_their_registry_costs():
@@ -52,16 +54,6 @@ def test_operands_rotate_over_copies_bigger_than_the_caches():
     assert len(made) == 1
 
 
-def test_robust_median_rejects_outliers():
-    median, kept = _robust_median([1.0, 1.1, 0.9, 1.05, 0.95, 50.0])
-    assert kept == 5 and median == pytest.approx(1.0)
-
-
-def test_numpy_clock_times_the_host_only():
-    host, device = Clock("numpy").measure(lambda: sum(range(1000)), trials=3, min_samples=2)
-    assert host > 0 and device == 0
-
-
 def test_calibrate_fits_every_sampled_kind_and_every_overhead():
     p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2)
     assert p.backend == "numpy" and p.synchronous and p.versions["numpy"] == np.__version__
@@ -72,6 +64,27 @@ def test_calibrate_fits_every_sampled_kind_and_every_overhead():
     # a bigger add costs at least as much: the fitted coefficients are non-negative
     model = p.call("add", "impl").host
     assert model.seconds(10**6, 24 * 10**6) >= model.seconds(10, 240) > 0
+    assert p.host_reference > 0
+
+
+def test_host_times_are_fitted_at_one_host_speed(monkeypatch):
+    # A host that runs 4× slower for every third footprint: each call costs 10 µs of host at the
+    # reference speed (1 ms), so 40 µs while the reference takes 4 ms. Kept relative to the
+    # reference, every footprint gives 10 µs; taken as measured, the fit would land between.
+    slowdown = itertools.cycle([1.0, 1.0, 4.0])
+    now = {}
+
+    def reference(self):
+        now["slowdown"] = next(slowdown)
+        return 1e-3 * now["slowdown"]
+
+    monkeypatch.setattr(Clock, "reference", reference)
+    monkeypatch.setattr(Clock, "measure", lambda self, call, *a, **k: (1e-5 * now["slowdown"], 0.0))
+    p = calibrate("numpy", only=["add"], max_elements=64, progress=False, trials=3, min_samples=2)
+    assert p.host_reference == pytest.approx(1e-3)  # the median reference
+    for model in p.calls.values():
+        assert model.host.seconds(0, 0) == pytest.approx(1e-5)
+        assert model.host.per_work == model.host.per_byte == 0
 
 
 def test_gather_samples_count_concatenated_pieces_as_work():

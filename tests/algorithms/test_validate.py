@@ -9,17 +9,20 @@ from algorithms.validate import COLUMNS, CsvLog, Result, job, summary
 from depthgraph.cli import main
 
 
-def result(algorithm, executor, predicted, measured, launch=None, family="ssm"):
+def result(algorithm, executor, predicted, measured, launch=None, family="ssm", at_calibration=None):
     launch = predicted if launch is None else launch
-    return Result(family, algorithm, "L=8", executor, 10, 4, predicted, measured, launch, predicted - launch)
+    at_calibration = predicted if at_calibration is None else at_calibration
+    return Result(family, algorithm, "L=8", executor, 10, 4, predicted, measured, launch, predicted - launch, 1.0,
+                  at_calibration)
 
 
 def test_relative_error_and_summary_by_hand():
-    rows = [result("a", "levels", 1.1, 1.0), result("b", "levels", 0.5, 1.0), result("c", "levels", 2.0, 2.0),
-            result("a", "eager", 3.0, 2.0, launch=1.5, family="conv")]
+    rows = [result("a", "levels", 1.1, 1.0, at_calibration=0.7), result("b", "levels", 0.5, 1.0),
+            result("c", "levels", 2.0, 2.0), result("a", "eager", 3.0, 2.0, launch=1.5, family="conv")]
     assert [r.rel_error for r in rows] == [pytest.approx(0.1), -0.5, 0.0, 0.5]
     text = summary(rows)
-    assert f"levels: 3 points, median |error| {statistics.median([0.1, 0.5, 0.0]):.1%}, max 50.0%" in text
+    assert (f"levels: 3 points, median |error| {statistics.median([0.1, 0.5, 0.0]):.1%}, max 50.0% "
+            f"(at the calibration's host speed: median 30.0%, max 50.0%)") in text
     assert "conv: the model attributes 50% of predicted time to launches, 50% to throughput" in text
 
 
@@ -39,6 +42,22 @@ def test_quick_job_writes_profile_csv_plot_and_summary(tmp_path):
     for name in ("profile.json", "validation.csv", "validation.png", "validation.txt"):
         assert (tmp_path / name).stat().st_size > 0
     assert len(list(csv.DictReader(open(tmp_path / "validation.csv")))) == len(results)
+    for r in results:  # predicted for the host's speed while measured; both from the saved profile's models
+        assert r.host_speed > 0 and r.predicted_at_calibration_s > 0
+
+
+def test_prediction_follows_the_hosts_speed_while_measured(tmp_path, monkeypatch):
+    # A host that runs twice as slow as at calibration while measured: on NumPy every cost is the
+    # host's, so the prediction doubles.
+    from depthgraph.cost import Profile
+    from depthgraph.timing import Clock
+
+    job(tmp_path, executors=("levels",), quick=True, progress=False, only=["recurrence"])
+    profile = Profile.load(tmp_path / "profile.json")
+    monkeypatch.setattr(Clock, "reference", lambda self: 2 * profile.host_reference)
+    (r,) = job(tmp_path / "again", profile, executors=("levels",), quick=True, progress=False, only=["recurrence"])
+    assert r.host_speed == pytest.approx(2.0)
+    assert r.predicted_s == pytest.approx(2 * r.predicted_at_calibration_s)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -1,0 +1,186 @@
+"""Timing on a host and a GPU: robust medians, a clock that splits host from device time, and the
+host's speed.
+
+**The host's speed is not constant.** On the lent cloud machines the host CPU runs in phases,
+seconds long, about 1.6× apart in speed, and everything the host does speeds up and slows down
+together: over 40 s on an H100 VM, the medians of a pure-Python loop, of 50 CuPy calls and of
+whole host-bound levels runs, taken in 2-second chunks, have correlations of 0.97–1.00 and each
+swings between 0.6 and 1.2 of its overall median (docs/BENCHMARKS.md, "The host's speed"). A
+host-bound run's time therefore depends on when it is measured, by as much as any cost model's
+error. So a `Clock` also times a fixed *reference* (`Clock.reference`): calibration stores host
+costs at one reference speed (`depthgraph.cost.Profile.host_reference`), and a prediction for
+the host as it runs now scales them (`depthgraph.cost.Profile.at_host_speed`).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from depthgraph.errors import ParameterError
+from depthgraph.executors.backend import array_module
+from depthgraph.executors.cuda_graphs import capture
+
+
+def robust_median(values: list[float]) -> tuple[float, int]:
+    """Median after rejecting values over 3 scaled MADs from it; also how many were kept."""
+    v = np.asarray(values)
+    median = float(np.median(v))
+    mad = 1.4826 * float(np.median(np.abs(v - median)))
+    kept = v[np.abs(v - median) <= 3 * mad] if mad > 0 else v
+    return float(np.median(kept)), len(kept)
+
+
+class Clock:
+    """Times R back-to-back calls of a function: ``(host seconds, device seconds)`` per call.
+
+    On NumPy the device seconds are 0 (the host does the work). On CuPy a spin kernel holds the
+    device while the host queues the calls, so that events around them time only the device.
+    """
+
+    SPIN = r'''extern "C" __global__ void spin(long long cycles) {
+        long long start = clock64();
+        while (clock64() - start < cycles) { }
+    }'''
+
+    def __init__(self, backend: str) -> None:
+        self.backend, self.xp = backend, array_module(backend)
+        self.gpu = backend == "cupy"
+        if self.gpu:
+            try:
+                self.hz = self.xp.cuda.Device().attributes["ClockRate"] * 1e3
+            except RuntimeError as exc:  # CuPy without a usable GPU (CUDARuntimeError)
+                raise ParameterError(f"backend 'cupy' is not available: {exc}") from None
+            self.spin = self.xp.RawKernel(self.SPIN, "spin")
+        self.device = _device_name(backend, self.xp)
+
+    def sync(self) -> None:
+        if self.gpu:
+            self.xp.cuda.get_current_stream().synchronize()
+
+    REFERENCE_CALLS = 100
+
+    def reference(self) -> float:
+        """Host seconds of a fixed reference: `REFERENCE_CALLS` additions of two 16-element arrays.
+
+        Host-bound on either backend (a GPU's host launches each; NumPy's cost is the call), so
+        its time follows the host's speed; calibration and validation take it next to what they
+        time (see the module doc).
+
+        >>> Clock("numpy").reference() > 0
+        True
+        """
+        a, b = self.xp.ones(16), self.xp.ones(16)
+        a + b  # warm: a first call may compile a kernel
+        self.sync()
+        start = time.perf_counter()
+        for _ in range(self.REFERENCE_CALLS):
+            a + b
+        seconds = time.perf_counter() - start
+        self.sync()
+        return seconds
+
+    def trial(self, call: Callable[[], Any], repeats: int, spin_seconds: float = 1e-3) -> tuple[float, float]:
+        """Per-call ``(host, device)`` seconds of ``repeats`` back-to-back calls; on a GPU the device is
+        first held for ``spin_seconds`` (doubled until the host has queued every call in that time)."""
+        if not self.gpu:
+            start = time.perf_counter()
+            for _ in range(repeats):
+                call()
+            return (time.perf_counter() - start) / repeats, 0.0
+        cuda = self.xp.cuda
+        while True:
+            self.sync()
+            before, start, end = cuda.Event(), cuda.Event(), cuda.Event()
+            before.record()
+            self.spin((1,), (1,), (np.int64(spin_seconds * self.hz),))
+            start.record()
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                call()
+            host = time.perf_counter() - t0
+            end.record()
+            end.synchronize()
+            held = cuda.get_elapsed_time(before, start) * 1e-3
+            if host < 0.8 * held:  # the device was held until every call was queued
+                return host / repeats, cuda.get_elapsed_time(start, end) * 1e-3 / repeats
+            spin_seconds = min(2 * max(spin_seconds, host), 1.0)
+
+    def replayed(self, call: Callable[[], Any], per_call: float, trials: int = 7, min_samples: int = 5,
+                 target_seconds: float = 1e-3) -> float | None:
+        """Robust median device seconds of ``call`` replayed from a CUDA graph of about
+        ``target_seconds`` of back-to-back calls (sized by ``per_call``, an estimate of one call's
+        device seconds); None if it cannot be captured (`depthgraph.executors.cuda_graphs.capture`)."""
+        cuda = self.xp.cuda
+        call()  # warm-up: compilation, plans and index uploads cannot happen during capture
+        self.sync()
+        repeats = int(min(max(target_seconds / max(per_call, 1e-7), 1), 100))
+
+        def calls() -> None:
+            for _ in range(repeats):
+                call()
+
+        pool, stream = cuda.MemoryPool(), cuda.Stream(non_blocking=True)
+        with cuda.using_allocator(pool.malloc), stream:
+            graph = capture(stream, calls)
+        if graph is None:
+            return None
+        graph.upload(stream)
+        times: list[float] = []
+        while True:
+            for _ in range(trials):
+                start, end = cuda.Event(), cuda.Event()
+                start.record(stream)
+                graph.launch(stream)
+                end.record(stream)
+                end.synchronize()
+                times.append(cuda.get_elapsed_time(start, end) * 1e-3 / repeats)
+            seconds, kept = robust_median(times)
+            if kept >= min_samples or len(times) >= 4 * trials:
+                return seconds
+
+    def launch_seconds(self, launches: int = 200) -> float:
+        """Host seconds of one ``cupy.cuda.Graph.launch`` (a graph of one small kernel)."""
+        cuda = self.xp.cuda
+        pool, stream = cuda.MemoryPool(), cuda.Stream(non_blocking=True)
+        x = self.xp.ones(64)
+        with cuda.using_allocator(pool.malloc), stream:
+            x + x  # warm: the kernel compiled before capture
+            graph = capture(stream, lambda: x + x)
+        graph.upload(stream)
+        host, _ = self.trial(lambda: graph.launch(cuda.get_current_stream()), launches)
+        self.sync()
+        return host
+
+    def measure(self, call: Callable[[], Any], trials: int = 7, min_samples: int = 5,
+                target_seconds: float = 1e-3) -> tuple[float, float]:
+        """Robust median per-call ``(host, device)`` seconds of ``call``."""
+        call()  # warm-up: compilation, plans, handles, memory pool
+        self.sync()
+        t0 = time.perf_counter()
+        call()
+        self.sync()
+        once = max(time.perf_counter() - t0, 1e-7)  # host and device together: an upper bound of either
+        repeats = int(min(max(target_seconds / once, 1), 100))
+        spin_seconds = min(max(2 * repeats * once, 1e-3), 1.0)  # long enough to queue every call behind
+        hosts, devices = [], []
+        while True:
+            for _ in range(trials):
+                host, device = self.trial(call, repeats, spin_seconds)
+                hosts.append(host)
+                devices.append(device)
+            host, kept_host = robust_median(hosts)
+            device, kept_device = robust_median(devices)
+            if min(kept_host, kept_device) >= min_samples or len(hosts) >= 4 * trials:
+                return host, device
+
+
+def _device_name(backend: str, xp: Any) -> str:
+    if backend == "cupy":
+        props = xp.cuda.runtime.getDeviceProperties(xp.cuda.Device().id)
+        return props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    return f"{platform.processor() or platform.machine()} CPU ({platform.node()})"
