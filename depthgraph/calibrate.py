@@ -65,7 +65,7 @@ MAX_COPIES = 8
 @dataclass(frozen=True)
 class Sample:
     """One footprint to time: ``make()`` draws a fresh operand set, ``call(xp, operands)`` runs it
-    once with array module ``xp``; its kind, work and bytes key the fit."""
+    once with array module ``xp``; its kind, work, bytes and steps (the op's span) key the fit."""
 
     kind: str
     work: int
@@ -73,6 +73,7 @@ class Sample:
     make: Callable[[], list[Any]]
     call: Callable[[Any, list[Any]], Any]
     label: str
+    steps: int = 1
 
     def copies(self) -> list[list[Any]]:
         """Enough operand sets to defeat the caches when cycled over."""
@@ -159,11 +160,11 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
             continue
         kw = node.kwargs
         shapes, dtypes = [x.shape for x in node.inputs], [x.dtype for x in node.inputs]
-        work, member_bytes = ops.cost(node)[0], ops.bytes_moved(node)
+        (work, steps), member_bytes = ops.cost(node), ops.bytes_moved(node)
         label = f"{spec_name} s={s}"
         yield Sample(f"{op_name}:impl", work, member_bytes, maker(shapes, dtypes),
-                     lambda xp, a, kw=kw: op.impl(xp, *a, **kw), label)
-        if ops.cost(node)[1] == 0 or at % 2:  # views are never batched; batches at every other scale
+                     lambda xp, a, kw=kw: op.impl(xp, *a, **kw), label, steps)
+        if steps == 0 or at % 2:  # views are never batched; batches at every other scale
             continue
         out_bytes = ops.size(node.shape) * np.dtype(node.dtype).itemsize
         in_bytes = [ops.size(x.shape) * np.dtype(x.dtype).itemsize for x in node.inputs]
@@ -176,13 +177,14 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
             if op.packed is not None:
                 yield Sample(f"{op_name}:packed", k * work, k * member_bytes,  # all k·m operands in one array
                              maker([(k, len(shapes)) + shapes[0]], dtypes[:1]),
-                             lambda xp, a, kw=kw: xp.ascontiguousarray(op.packed(xp, a[0], **kw)), f"{label} k={k}")
+                             lambda xp, a, kw=kw: xp.ascontiguousarray(op.packed(xp, a[0], **kw)), f"{label} k={k}",
+                             steps)
                 continue
             yield Sample(f"{op_name}:batched", k * work, k * member_bytes, maker(stacked, dtypes), batched,
-                         f"{label} k={k}")
+                         f"{label} k={k}", steps)
             if len(shapes) == 2:  # the first operand shared by the group (a matrix applied to k vectors)
                 yield Sample(f"{op_name}:shared", k * work, in_bytes[0] + k * (in_bytes[1] + out_bytes),
-                             maker(stacked, dtypes, shared=True), batched, f"{label} k={k} shared")
+                             maker(stacked, dtypes, shared=True), batched, f"{label} k={k} shared", steps)
 
 
 def _gather_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Iterable[Sample]:
@@ -431,7 +433,7 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
     graphs += len(OVERHEAD_GRAPHS["dask"]) * (2 + (client is not None))  # sync, threads and the cluster
     bar = tqdm(total=len(todo) + graphs, disable=not progress, unit="step",
                desc="calibrating", leave=False)
-    measured: dict[str, list[tuple[int, int, float, float, float | None]]] = {}
+    measured: dict[str, list[tuple[int, int, int, float, float, float | None]]] = {}
     references = []  # the host's speed as each footprint is timed: its host time is kept relative to it
     for sample in todo:
         bar.set_postfix_str(sample.label, refresh=False)
@@ -442,16 +444,17 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
         replayed = (clock.replayed(sample.setup(capturable, copies), device, 3, 3)
                     if capturable is not None else None)
         del copies
-        measured.setdefault(sample.kind, []).append((sample.work, sample.nbytes, host / references[-1], device,
-                                                     replayed))
+        measured.setdefault(sample.kind, []).append((sample.work, sample.nbytes, sample.steps, host / references[-1],
+                                                     device, replayed))
         bar.update()
     host_reference = float(np.median(references))  # host costs are fitted at this speed
     calls = {}
     for kind, rows in measured.items():
-        work, nbytes, relative_host, device, _ = (list(col) for col in zip(*rows))
+        work, nbytes, steps, relative_host, device, _ = (list(col) for col in zip(*rows))
         host = [h * host_reference for h in relative_host]
-        device_model = fit_linear(work, nbytes, device) if clock.gpu else Linear()
-        captured = [(w, b, r) for w, b, *_, r in rows if r is not None]  # fitted on the captured footprints only
+        # the device's time follows the op's depth too (`Linear`); the host's, a call's Python, does not
+        device_model = fit_linear(work, nbytes, device, steps) if clock.gpu else Linear()
+        captured = [(w, b, r, s) for w, b, s, *_, r in rows if r is not None]  # the footprints captured
         graph_model = fit_linear(*zip(*captured)) if captured else None
         calls[kind] = CallModel(fit_linear(work, nbytes, host), device_model, len(rows), graph_model)
     profile = Profile(backend, clock.device, _versions(backend), datetime.date.today().isoformat(), calls, {},

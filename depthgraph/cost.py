@@ -37,26 +37,34 @@ DEVICE_OVERHEADS = frozenset({"graphs:kernel"})  # the overheads that are device
 
 @dataclass(frozen=True)
 class Linear:
-    """``seconds = latency + per_work · work + per_byte · bytes`` (every coefficient ≥ 0).
+    """``seconds = latency + per_step · steps + per_work · work + per_byte · bytes`` (every
+    coefficient ≥ 0), where ``steps`` is the call's own depth: the op's span as the registry
+    counts it (`depthgraph.ops.cost`; 1 for a copy). Brent's bound in a line — a kernel takes
+    about its work over the machine's width plus its critical path — so that a small solve, whose
+    d pivot steps cannot run side by side however large the batch, is not costed as its work.
 
     >>> round(Linear(1e-5, 1e-12, 1e-12).seconds(work=10**6, nbytes=2 * 10**6), 12)
     1.3e-05
+    >>> round(Linear(1e-5, per_step=1e-7).seconds(work=0, nbytes=0, steps=80), 12)  # a 16×16 solve
+    1.8e-05
     """
 
     latency: float = 0.0
     per_work: float = 0.0
     per_byte: float = 0.0
+    per_step: float = 0.0
 
-    def seconds(self, work: float, nbytes: float) -> float:
-        return self.latency + self.per_work * work + self.per_byte * nbytes
+    def seconds(self, work: float, nbytes: float, steps: float = 1) -> float:
+        return sum(self.split(work, nbytes, steps))
 
-    def split(self, work: float, nbytes: float) -> tuple[float, float]:
-        """``(latency part, throughput part)`` of `seconds`."""
-        return self.latency, self.per_work * work + self.per_byte * nbytes
+    def split(self, work: float, nbytes: float, steps: float = 1) -> tuple[float, float]:
+        """``(latency part, throughput part)`` of `seconds`: depth costs the first (the latency and
+        the steps), work the second."""
+        return self.latency + self.per_step * steps, self.per_work * work + self.per_byte * nbytes
 
     def scaled(self, factor: float) -> Linear:
         """Every coefficient times ``factor``: the same work on a host ``factor`` times slower."""
-        return Linear(self.latency * factor, self.per_work * factor, self.per_byte * factor)
+        return Linear(self.latency * factor, self.per_work * factor, self.per_byte * factor, self.per_step * factor)
 
 
 @dataclass(frozen=True)
@@ -225,8 +233,9 @@ def nnls(matrix: np.ndarray, target: np.ndarray) -> np.ndarray:
     return best / scale
 
 
-def fit_linear(work: Sequence[float], nbytes: Sequence[float], seconds: Sequence[float]) -> Linear:
-    """Fit `Linear` to samples by `nnls`, in *relative* error.
+def fit_linear(work: Sequence[float], nbytes: Sequence[float], seconds: Sequence[float],
+               steps: Sequence[float] | None = None) -> Linear:
+    """Fit `Linear` to samples by `nnls`, in *relative* error; ``per_step`` only if ``steps`` are given.
 
     Relative error, because samples span microseconds to milliseconds and each should count alike.
 
@@ -238,5 +247,6 @@ def fit_linear(work: Sequence[float], nbytes: Sequence[float], seconds: Sequence
     w, b, t = (np.asarray(v, dtype=float) for v in (work, nbytes, seconds))
     if not len(t):
         return Linear()
-    columns = np.stack([np.ones_like(t), w, b], axis=1) / t[:, None]  # rows scaled by 1/t: relative error
+    features = [np.ones_like(t), w, b] + ([np.asarray(steps, dtype=float)] if steps is not None else [])
+    columns = np.stack(features, axis=1) / t[:, None]  # rows scaled by 1/t: relative error
     return Linear(*map(float, nnls(columns, np.ones_like(t))))

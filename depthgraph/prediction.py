@@ -43,12 +43,14 @@ LEVELS_OVERHEADS = ("direct", "group", "segment", "gather")
 
 @dataclass(frozen=True)
 class Call:
-    """One call an executor makes: ``op`` in ``form`` (see `depthgraph.cost`), its work and bytes."""
+    """One call an executor makes: ``op`` in ``form`` (see `depthgraph.cost`), its work, bytes and
+    steps (the op's span: a batch's members run side by side; 1 for a copy)."""
 
     op: str
     form: str
     work: int
     nbytes: int
+    steps: int = 1
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,13 @@ class Prediction:
 def eager_units(graph: Graph) -> list[Unit]:
     """One unit per non-input node, each one ``impl`` call (a view costs host time only)."""
     level = {name: i for i, names in enumerate(analyze(graph).levels) for name in names}
-    return [Unit(node.name, level[node.name], (Call(node.op, "impl", ops.cost(node)[0], ops.bytes_moved(node)),),
-                 {"node": 1}) for node in graph.nodes if node.op != "input"]
+    units = []
+    for node in graph.nodes:
+        if node.op != "input":
+            work, steps = ops.cost(node)
+            call = Call(node.op, "impl", work, ops.bytes_moved(node), steps)
+            units.append(Unit(node.name, level[node.name], (call,), {"node": 1}))
+    return units
 
 
 def _gather_calls(gather: Gather, itemsize: int) -> list[Call]:
@@ -128,9 +135,10 @@ def _gather_calls(gather: Gather, itemsize: int) -> list[Call]:
 def group_calls(group: Group) -> tuple[Call, ...]:
     """The calls the levels executor makes for one group: its gathers, then the batched call."""
     first = group.nodes[0]
-    work = ops.cost(first)[0] * len(group.nodes)
+    member_work, steps = ops.cost(first)
+    work = member_work * len(group.nodes)
     if group.direct is not None:
-        return (Call(group.op, "impl", work, ops.bytes_moved(first)),)
+        return (Call(group.op, "impl", work, ops.bytes_moved(first), steps),)
     sources = first.inputs if not group.packed else first.inputs[:1]  # packed: one gather of all operands
     calls, nbytes = [], ops.size(first.shape) * np.dtype(first.dtype).itemsize * len(group.nodes)
     for gather, source in zip(group.operands, sources):
@@ -138,7 +146,7 @@ def group_calls(group: Group) -> tuple[Call, ...]:
         calls += _gather_calls(gather, itemsize)
         nbytes += gather.count * ops.size(gather.shape) * itemsize
     form = "packed" if group.packed else "shared" if any(g.shared for g in group.operands) else "batched"
-    return (*calls, Call(group.op, form, work, nbytes))
+    return (*calls, Call(group.op, form, work, nbytes, steps))
 
 
 def group_counts(group: Group) -> dict[str, int]:
@@ -178,12 +186,12 @@ class _Timeline:
         throughput = 0.0
         for call in unit.calls:
             model = self.profile.call(call.op, call.form, replayed)
-            host_latency, host_throughput = model.host.split(call.work, call.nbytes)
+            host_latency, host_throughput = model.host.split(call.work, call.nbytes, call.steps)
             self.host += host_latency + host_throughput
             if self.profile.synchronous:
                 throughput += host_throughput
                 continue
-            device_latency, device_throughput = model.device.split(call.work, call.nbytes)
+            device_latency, device_throughput = model.device.split(call.work, call.nbytes, call.steps)
             self.device = max(self.device, self.host) + gap + device_latency + device_throughput
             throughput += device_throughput
         seconds = self.end - before

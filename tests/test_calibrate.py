@@ -26,6 +26,16 @@ def test_samples_cover_every_form_of_the_chosen_ops_with_their_registry_costs():
             assert np.allclose(s.call(np, [a, b]), a @ b)
 
 
+def test_samples_carry_the_ops_span_as_steps():
+    chosen = samples("numpy", only=["solve"], max_elements=4096)
+    for s in chosen:
+        if s.kind.startswith("solve"):
+            d = s.make()[0].shape[-1]
+            assert s.steps == d * (int(np.ceil(np.log2(d))) + 1), s.label  # d pivot steps of ⌈log2 d⌉ + 1
+        elif s.kind.startswith(("take", "concatenate")):
+            assert s.steps == 1
+
+
 def test_no_sample_exceeds_the_element_limit():
     for s in samples("numpy", max_elements=1024):
         assert all(a.size <= 1024 for a in s.make()), s.label

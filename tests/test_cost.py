@@ -26,6 +26,18 @@ def test_fit_linear_recovers_coefficients_of_exact_data():
     assert m.per_byte == pytest.approx(5e-13, rel=1e-6)
 
 
+def test_fit_linear_recovers_a_cost_per_step_of_exact_data():
+    # a small solve: d·(log2 d + 1) steps, d³ + d² work, 8(d² + 2d) bytes, at d = 1 … 64
+    d = np.array([1, 2, 4, 8, 16, 32, 64], dtype=float)
+    steps, work, nbytes = d * (np.log2(d) + 1), d ** 3 + d ** 2, 8 * (d ** 2 + 2 * d)
+    m = fit_linear(work, nbytes, 3e-6 + 1e-7 * steps + 2e-12 * work, steps)
+    assert (m.latency, m.per_step, m.per_work) == pytest.approx((3e-6, 1e-7, 2e-12), rel=1e-6)
+    assert m.per_byte == pytest.approx(0, abs=1e-20)
+    assert fit_linear(work, nbytes, 3e-6 + 2e-12 * work).per_step == 0  # no steps given: none fitted
+    latency, throughput = m.split(work[3], nbytes[3], steps[3])
+    assert (latency, throughput) == pytest.approx((3e-6 + 1e-7 * 32, 2e-12 * 576), rel=1e-6)
+
+
 def test_fit_linear_never_returns_a_negative_coefficient():
     # Time falling with size: the unconstrained fit's slope is negative; NNLS keeps it at 0 and the
     # best constant in relative error lies between the samples.

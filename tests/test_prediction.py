@@ -77,6 +77,24 @@ def test_group_calls_count_work_bytes_and_gathers_by_hand():
     assert group_calls(shuffled) == (Call("take", "flat", 0, 512), Call("exp", "batched", 32, 512))
 
 
+def test_a_batched_solve_costs_the_device_its_steps_once_by_hand():
+    # 4 independent 16×16 solves: one batched call; each member's span is 16·(4 + 1) = 80 steps,
+    # and the members run side by side, so the call pays 80 steps, not 320.
+    g = depthgraph.Graph()
+    A, b = g.input("A", (4, 16, 16)), g.input("b", (4, 16))
+    g.output("x", ops.stack([ops.solve(A[i], b[i]) for i in range(4)]))
+    solve_group = depthgraph.schedule(g).groups[0]
+    (call,) = [c for c in group_calls(solve_group) if c.op == "solve"]
+    assert (call.form, call.work, call.steps) == ("batched", 4 * (16 ** 3 + 16 ** 2), 80)
+    calls = {"solve:batched": CallModel(Linear(10 * US), Linear(2 * US, per_step=0.1 * US)),
+             "stack:packed": CallModel(Linear(10 * US), Linear(1 * US))}
+    p = predict(g, "levels", made_up(synchronous=False, calls=calls))
+    # host: group 4 + 2 segments 1 + solve 10 = 15 µs, the device's solve 15 → 15 + 2 + 8 = 25;
+    # host: 15 + group 4 + a segment 0.5 + stack 10 = 29.5, the stack 29.5 → 30.5; the run's 3 µs.
+    assert p.seconds == pytest.approx(33.5 * US)
+    assert p.parts[0].launch == pytest.approx(p.parts[0].seconds)  # the steps cost depth, not work
+
+
 @pytest.mark.parametrize("executor", ["eager", "levels", "dask"])
 def test_breakdown_sums_to_the_total(executor):
     g = algorithms.get("kernel-doubling").build(L=64, n=4)
