@@ -1,15 +1,17 @@
 """Timing on a host and a GPU: robust medians, a clock that splits host from device time, and the
 host's speed.
 
-**The host's speed is not constant.** On the lent cloud machines the host CPU runs in phases,
-seconds long, about 1.6× apart in speed, and everything the host does speeds up and slows down
-together: over 40 s on an H100 VM, the medians of a pure-Python loop, of 50 CuPy calls and of
-whole host-bound levels runs, taken in 2-second chunks, have correlations of 0.97–1.00 and each
-swings between 0.6 and 1.2 of its overall median (docs/BENCHMARKS.md, "The host's speed"). A
-host-bound run's time therefore depends on when it is measured, by as much as any cost model's
-error. So a `Clock` also times a fixed *reference* (`Clock.reference`): calibration stores host
-costs at one reference speed (`depthgraph.cost.Profile.host_reference`), and a prediction for
-the host as it runs now scales them (`depthgraph.cost.Profile.at_host_speed`).
+**The host's speed is not constant.** On the lent cloud machines (and the CPU development VM) the
+host CPU runs in phases, seconds long, about 1.3–1.6× apart in speed, and what the host does
+speeds up and slows down with them: over 40 s on an H100 VM, 2-second medians of a pure-Python
+loop, of CuPy calls and of whole host-bound levels runs swing between about 0.6 and 1.2 of their
+overall medians, with correlations of 0.88–1.00 between them (``bench/host_speed.py``;
+docs/BENCHMARKS.md, fifth session). A host-bound run's time therefore depends on when it is
+measured, by as much as a cost model's error. So a `Clock` also times a fixed *reference*
+(`Clock.reference`): calibration keeps host costs at one reference speed
+(`depthgraph.cost.Profile.host_reference`), and a prediction for the host as it runs now scales
+them (`depthgraph.cost.Profile.at_host_speed`). The reference follows the runs only partly, so
+this narrows the drift's effect rather than removing it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ from depthgraph.executors.cuda_graphs import capture
 
 
 def robust_median(values: list[float]) -> tuple[float, int]:
-    """Median after rejecting values over 3 scaled MADs from it; also how many were kept."""
+    """Median after rejecting values over 3 scaled MADs from it; also how many were kept.
+
+    >>> robust_median([1.0, 1.1, 0.9, 50.0])
+    (1.0, 3)
+    """
     v = np.asarray(values)
     median = float(np.median(v))
     mad = 1.4826 * float(np.median(np.abs(v - median)))
@@ -46,6 +52,7 @@ class Clock:
         long long start = clock64();
         while (clock64() - start < cycles) { }
     }'''
+    REFERENCE_CALLS = 100
 
     def __init__(self, backend: str) -> None:
         self.backend, self.xp = backend, array_module(backend)
@@ -61,8 +68,6 @@ class Clock:
     def sync(self) -> None:
         if self.gpu:
             self.xp.cuda.get_current_stream().synchronize()
-
-    REFERENCE_CALLS = 100
 
     def reference(self) -> float:
         """Host seconds of a fixed reference: `REFERENCE_CALLS` additions of two 16-element arrays.

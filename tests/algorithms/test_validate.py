@@ -70,3 +70,16 @@ def test_cli_errors_are_one_line_exit_2(argv, message, capsys, tmp_path, monkeyp
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_profile_without_a_host_reference_is_predicted_as_calibrated(tmp_path):
+    import dataclasses
+    import math
+
+    from depthgraph.cost import Profile
+
+    job(tmp_path, executors=("levels",), quick=True, progress=False, only=["conv-fft"])
+    older = dataclasses.replace(Profile.load(tmp_path / "profile.json"), host_reference=0.0)  # an older version's
+    (r,) = job(tmp_path / "again", older, executors=("levels",), quick=True, progress=False, only=["conv-fft"])
+    assert math.isnan(r.host_speed) and r.predicted_s == r.predicted_at_calibration_s
+    assert "nan" in summary([r])
