@@ -1,0 +1,155 @@
+"""Where the cost model misses, kind of group by kind of group.
+
+Run from the repository root, on the machine the profile was calibrated on::
+
+    python bench/prediction_gaps.py --profile profile.json                  # NumPy profile
+    python bench/prediction_gaps.py --profile profile.json --top 30         # CuPy profile: also replay
+
+This is a diagnostic benchmark, not a test: it prints tables. For small (launch-bound) graphs of
+every family — not the validation sizes — it runs each group of the levels schedule as the
+executor does and times it on the host (``--passes`` passes, each scaled to the profile's host
+speed by a reference taken before it, `depthgraph.timing`), and on a GPU also replays each
+capturable group alone (20 copies in one CUDA graph, timed by events). Each group is compared with
+its modelled time — the host timeline of its calls and overheads, and the device time of its
+calls replayed — and the groups are pooled by kind: (op, form, number of calls). The tables list
+the kinds by the time the model misses over all graphs, so the first rows are where a better
+model would gain most. Replay's kinds are what ``depthgraph.predict(..., cuda_graph=True)`` costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import statistics
+import sys
+import time
+from typing import Any
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+import algorithms
+from depthgraph.cost import Profile
+from depthgraph.executors import levels
+from depthgraph.executors.backend import bind_inputs
+from depthgraph.prediction import LEVELS_OVERHEADS, Unit, _overheads, _Timeline, group_calls, group_counts
+from depthgraph.timing import Clock
+
+CASES = [("recurrence", {"L": 64, "n": 16}), ("conv-fft", {"L": 1024}), ("kernel-doubling", {"L": 1024, "n": 16}),
+         ("kernel-doubling", {"L": 1024, "n": 512}), ("kernel-diagonal", {"L": 1024, "n": 64}),
+         ("scan-blelloch", {"L": 256, "n": 16}), ("ssm-ltv", {"L": 256, "n": 16}),
+         ("ridge-sherman-morrison", {"T": 64, "d": 16}), ("ridge-sherman-morrison", {"T": 32, "d": 256}),
+         ("ridge-causal-solve", {"T": 64, "d": 16})]
+REPLAYS = 20
+
+
+def kind(group: levels.Group) -> tuple:
+    calls = group_calls(group)
+    return group.op, "direct" if group.direct is not None else calls[-1].form, len(calls)
+
+
+def modelled(group: levels.Group, profile: Profile, overheads: dict, replayed: bool) -> float:
+    """The group's modelled host seconds, or with ``replayed`` its device seconds from a CUDA graph."""
+    line = _Timeline(profile)  # one unit on a fresh timeline: what `predict` charges this group
+    line.run(Unit("", 0, group_calls(group), {} if replayed else group_counts(group)), overheads, replayed)
+    return line.device if replayed else line.host
+
+
+def host_times(plan: levels.Schedule, bound: dict, clock: Clock, profile: Profile, passes: int) -> list[float]:
+    """Median host seconds of each group, run in order as the levels executor runs it."""
+    times: list[list[float]] = [[] for _ in plan.groups]
+    for _ in range(passes):
+        scale = profile.host_reference / clock.reference()
+        slabs = levels.load(plan, bound, clock.xp)
+        clock.sync()
+        for group, mine in zip(plan.groups, times):
+            start = time.perf_counter()
+            levels.run_group(group, slabs, plan, clock.xp)
+            mine.append((time.perf_counter() - start) * scale)
+        clock.sync()
+    return [statistics.median(t) for t in times]
+
+
+def replay_times(plan: levels.Schedule, bound: dict, clock: Clock, profile: Profile) -> list[float | None]:
+    """Device seconds of each capturable group replayed alone (None for the others)."""
+    from depthgraph.executors.cuda_graphs import CapturableCupy, capture, captures
+
+    cupy, xp = clock.xp, CapturableCupy(clock.xp)
+    out: list[float | None] = []
+    pool, stream = cupy.cuda.MemoryPool(), cupy.cuda.Stream(non_blocking=True)
+    with cupy.cuda.using_allocator(pool.malloc), stream:
+        slabs = levels.load(plan, {k: cupy.array(v) for k, v in bound.items()}, xp)
+        for group in plan.groups:
+            graph = None
+            if captures(group) and all(profile.replays(call.op) for call in group_calls(group)):
+                levels.compute(group, slabs, plan, xp)  # warm: compiling and index uploads, outside capture
+                graph = capture(stream, lambda g=group: [levels.compute(g, slabs, plan, xp) for _ in range(REPLAYS)])
+            if graph is None:
+                out.append(None)
+            else:
+                graph.upload(stream)
+                seconds = []
+                for _ in range(5):
+                    start, end = cupy.cuda.Event(), cupy.cuda.Event()
+                    start.record(stream)
+                    graph.launch(stream)
+                    end.record(stream)
+                    end.synchronize()
+                    seconds.append(cupy.cuda.get_elapsed_time(start, end) * 1e-3 / REPLAYS)
+                out.append(statistics.median(seconds))
+            levels.run_group(group, slabs, plan, xp)
+    stream.synchronize()
+    return out
+
+
+def table(title: str, pooled: dict[tuple, list[Any]], top: int) -> None:
+    print(f"\n{title}: kinds by time missed (measured − modelled, over all graphs)")
+    print(f"  {'op, form, calls':<34}{'groups':>7}{'measured µs':>13}{'modelled µs':>13}{'missed ms':>11}  graphs")
+    for key, (n, measured, model, names) in sorted(pooled.items(), key=lambda kv: kv[1][2] - kv[1][1])[:top]:
+        print(f"  {', '.join(map(str, key)):<34}{n:>7}{measured / n * 1e6:>13.1f}{model / n * 1e6:>13.1f}"
+              f"{(measured - model) * 1e3:>11.3f}  {', '.join(sorted(names))}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", required=True, help="from `depthgraph calibrate` on this machine")
+    parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--top", type=int, default=15)
+    args = parser.parse_args()
+    profile = Profile.load(args.profile)
+    clock = Clock(profile.backend)
+    overheads = _overheads(profile, "levels", LEVELS_OVERHEADS)
+    replay_overheads = {**overheads, **_overheads(profile, "graphs", ("launch", "kernel"))} if clock.gpu else {}
+    pooled: dict[str, dict[tuple, list[Any]]] = {"host": {}, "replay": {}}
+    print(f"{clock.device}; profile of {profile.date}")
+    print(f"  {'graph':<44}{'groups':>7}{'host measured ms':>18}{'modelled ms':>13}")
+    for name, sizes in CASES:
+        spec = algorithms.get(name)
+        params = spec.params(**sizes)
+        graph = spec.build(**params)
+        plan = levels.schedule(graph)
+        bound = bind_inputs(graph, {k: clock.xp.asarray(v) for k, v in spec.inputs(seed=0, **params).items()},
+                            clock.xp)
+        measured = {"host": host_times(plan, bound, clock, profile, args.passes)}
+        if clock.gpu:
+            measured["replay"] = replay_times(plan, bound, clock, profile)
+        for side, times in measured.items():
+            for group, seconds in zip(plan.groups, times):
+                if seconds is not None:
+                    model = modelled(group, profile, replay_overheads if side == "replay" else overheads,
+                                     side == "replay")
+                    entry = pooled[side].setdefault(kind(group), [0, 0.0, 0.0, set()])
+                    entry[0] += 1
+                    entry[1] += seconds
+                    entry[2] += model
+                    entry[3].add(name)
+        host_model = sum(modelled(g, profile, overheads, False) for g in plan.groups)
+        label = f"{name} {' '.join(f'{k}={v}' for k, v in sizes.items())}"
+        print(f"  {label:<44}{len(plan.groups):>7}{sum(measured['host']) * 1e3:>18.3f}{host_model * 1e3:>13.3f}")
+    table("Host (levels executor), at the profile's host speed", pooled["host"], args.top)
+    if clock.gpu:
+        table("Device (each group replayed alone from a CUDA graph)", pooled["replay"], args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
