@@ -31,7 +31,6 @@ from pathlib import Path
 import depthgraph
 from algorithms.registry import Algorithm, get, names
 from algorithms.table import Row, complexity_rows
-from algorithms.validate import measure
 from depthgraph import plots
 from depthgraph.errors import GraphvizUnavailable
 from depthgraph.timing import Clock
@@ -154,11 +153,11 @@ def write(out_dir: str | Path, backend: str = "numpy", validation: str | Path | 
 
 
 def _time_levels(clock: Clock, spec: Algorithm, params: dict[str, int]) -> float:
-    """Median seconds of one levels-executor run (`algorithms.validate.measure`)."""
+    """Median seconds of one levels-executor run (`depthgraph.timing.Clock.wall`)."""
     graph = spec.build(**params)
     inputs = {k: clock.xp.asarray(v) for k, v in spec.inputs(seed=0, **params).items()}
-    seconds, _ = measure(lambda: depthgraph.execute(graph, inputs, executor="levels", backend=clock.backend), clock,
-                         min_repeats=REPEAT, min_seconds=0.0)
+    seconds, _ = clock.wall(lambda: depthgraph.execute(graph, inputs, executor="levels", backend=clock.backend),
+                            min_repeats=REPEAT, min_seconds=0.0)
     return seconds
 
 

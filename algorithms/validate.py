@@ -3,9 +3,9 @@
 Each point is an (algorithm, sizes) pair; each family has sizes from launch-bound (small
 operands: runtime is the number of levels times a launch) to throughput-bound (operands large
 enough that the device's bandwidth or arithmetic dominates). For each point and executor the
-job measures (warm-up, synchronise, median of repeats), predicts with `depthgraph.predict` and a
-profile from ``depthgraph calibrate`` — which only ever timed microbenchmarks and synthetic
-graphs, never these — and reports the relative error.
+job measures (`depthgraph.timing.Clock.wall`: warm-up, synchronise, median of repeats),
+predicts with `depthgraph.predict` and a profile from ``depthgraph calibrate`` — which only ever
+timed microbenchmarks and synthetic graphs, never these — and reports the relative error.
 
 The host's speed changes while a machine runs (`depthgraph.timing`), so each repeat is preceded
 by the host's reference, and the prediction is made for the host as it ran
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import statistics
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -89,24 +88,6 @@ class Result:
         return (self.predicted_s - self.measured_s) / self.measured_s
 
 
-def measure(run: Callable[[], Any], clock: Clock, min_repeats: int = 5,
-            min_seconds: float = 0.1) -> tuple[float, float]:
-    """Median wall seconds of ``run`` (synchronised), after a warm-up, over at least ``min_repeats``;
-    and the median of the host's reference (`depthgraph.timing.Clock.reference`), timed before each."""
-    for _ in range(2):
-        run()
-    clock.sync()
-    times: list[float] = []
-    references = []
-    while len(times) < min_repeats or sum(times) < min_seconds and len(times) < 100:
-        references.append(clock.reference())
-        start = time.perf_counter()
-        run()
-        clock.sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), statistics.median(references)
-
-
 def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: dict | None = None,
              scheduler: Any = "threads", workers: int = 1, progress: Callable[[str], None] = lambda label: None,
              on_result: Callable[[Result], None] = lambda result: None, label: str | None = None) -> list[Result]:
@@ -140,8 +121,8 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
                 progress(f"{name} {sizes_text} {executor}")
                 run_by, options = EXECUTORS[executor]
                 run_options = {**options, "scheduler": scheduler} if run_by == "dask" else options
-                measured, reference = measure(lambda g=graph, i=inputs, e=run_by, o=run_options: depthgraph.execute(
-                    g, i, executor=e, backend=profile.backend, **o), clock)
+                measured, reference = clock.wall(lambda g=graph, i=inputs, e=run_by, o=run_options: depthgraph.execute(
+                    g, i, executor=e, backend=profile.backend, **o))
                 at_speed = profile.at_host_speed(reference) if profile.host_reference else profile
                 predicted, at_calibration = (depthgraph.predict(graph, run_by, p, workers=workers,
                                                                 scheduler=scheduler_name, **options)

@@ -37,7 +37,6 @@ import datetime
 import importlib.metadata
 import itertools
 import platform
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +50,7 @@ from depthgraph.executors import execute
 from depthgraph.executors.backend import array_module
 from depthgraph.executors.cuda_graphs import CapturableCupy, copy_into
 from depthgraph.ir import Graph, Node
-from depthgraph.timing import Clock, robust_median
+from depthgraph.timing import Clock
 
 # ------------------------------------------------------------------ what is sampled
 
@@ -337,18 +336,9 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any,
         """Median seconds of a run at the profile's reference host speed (`depthgraph.timing`); a
         replay is device-bound, so it is taken as measured."""
         inputs = _inputs(graph, clock.xp)
-        run = lambda: execute(graph, inputs, backend=profile.backend, **options)
-        for _ in range(2):
-            run()
-        clock.sync()
-        speed = 1.0 if options.get("cuda_graph") else profile.host_reference / clock.reference()
-        times = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            run()
-            clock.sync()
-            times.append(time.perf_counter() - t0)
-        return robust_median(times)[0] * speed
+        seconds, reference = clock.wall(lambda: execute(graph, inputs, backend=profile.backend, **options),
+                                        min_repeats=7, min_seconds=0.02)
+        return seconds if options.get("cuda_graph") else seconds * profile.host_reference / reference
 
     for executor, names in (("eager", ("node",)), ("levels", LEVELS_OVERHEADS)):
         rows = []

@@ -89,6 +89,27 @@ class Clock:
         self.sync()
         return seconds
 
+    def wall(self, run: Callable[[], Any], min_repeats: int = 5, min_seconds: float = 0.1) -> tuple[float, float]:
+        """Median wall seconds of ``run`` (synchronised), after two warm-up runs, over at least
+        ``min_repeats`` repeats and ``min_seconds`` (at most 100 repeats); and the median `reference`,
+        timed before each repeat — the host's speed while ``run`` was timed.
+
+        >>> seconds, reference = Clock("numpy").wall(lambda: sum(range(1000)))
+        >>> seconds > 0 and reference > 0
+        True
+        """
+        for _ in range(2):
+            run()
+        self.sync()
+        times, references = [], []
+        while len(times) < min_repeats or sum(times) < min_seconds and len(times) < 100:
+            references.append(self.reference())
+            start = time.perf_counter()
+            run()
+            self.sync()
+            times.append(time.perf_counter() - start)
+        return float(np.median(times)), float(np.median(references))
+
     def trial(self, call: Callable[[], Any], repeats: int, spin_seconds: float = 1e-3) -> tuple[float, float]:
         """Per-call ``(host, device)`` seconds of ``repeats`` back-to-back calls; on a GPU the device is
         first held for ``spin_seconds`` (doubled until the host has queued every call in that time)."""
