@@ -26,8 +26,10 @@ Footprints that cannot be captured (cuBLAS, cuSOLVER) have none.
 
 **Executor overheads** (Python per node, group, task and run) are fitted from small synthetic
 graphs — chains and rotating ladders, never the algorithms that `validate` checks — as the part
-of their measured time that the call models do not explain. A graph launch's host cost is timed
-alone; the rest of a replay's own cost (events, stream switches) is fitted like the others.
+of their measured time that the call models do not explain; each graph is timed as `validate`
+times a point (`depthgraph.timing.Clock.wall`) and scaled to the reference speed. A graph
+launch's host cost is timed alone; the rest of a replay's own cost (events, stream switches) is
+fitted like the others.
 """
 
 from __future__ import annotations
