@@ -123,10 +123,11 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
                 run_options = {**options, "scheduler": scheduler} if run_by == "dask" else options
                 measured, reference = clock.wall(lambda g=graph, i=inputs, e=run_by, o=run_options: depthgraph.execute(
                     g, i, executor=e, backend=profile.backend, **o))
-                at_speed = profile.at_host_speed(reference) if profile.host_reference else profile
-                predicted, at_calibration = (depthgraph.predict(graph, run_by, p, workers=workers,
-                                                                scheduler=scheduler_name, **options)
-                                             for p in (at_speed, profile))
+                def predict(p: Profile) -> depthgraph.Prediction:
+                    return depthgraph.predict(graph, run_by, p, workers=workers, scheduler=scheduler_name, **options)
+
+                at_calibration = predict(profile)
+                predicted = predict(profile.at_host_speed(reference)) if profile.host_reference else at_calibration
                 speed = reference / profile.host_reference if profile.host_reference else float("nan")
                 results.append(Result(family, name, sizes_text, label or executor, len(graph.nodes), analysis.steps,
                                       predicted.seconds, measured, predicted.launch, predicted.throughput, speed,

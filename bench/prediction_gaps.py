@@ -9,9 +9,10 @@ This is a diagnostic benchmark, not a test: it prints tables. For small (launch-
 every family — not the validation sizes — it runs each group of the levels schedule as the
 executor does and times it on the host (``--passes`` passes, each scaled to the profile's host
 speed by a reference taken before it, `depthgraph.timing`), and on a GPU also replays each
-capturable group alone (20 copies in one CUDA graph, timed by events). Each group is compared with
-its modelled time — the host timeline of its calls and overheads, and the device time of its
-calls replayed — and the groups are pooled by kind: (op, form, number of calls). The tables list
+capturable group alone (copies of it in one CUDA graph, timed by events, as calibration times a
+footprint). Each group is compared with its modelled time — the host timeline of its calls and
+overheads, and the device time of its calls replayed — and the groups are pooled by kind: (op,
+form, number of calls). The tables list
 the kinds by the time the model misses over all graphs, so the first rows are where a better
 model would gain most. Replay's kinds are what ``depthgraph.predict(..., cuda_graph=True)`` costs.
 """
@@ -39,7 +40,7 @@ CASES = [("recurrence", {"L": 64, "n": 16}), ("conv-fft", {"L": 1024}), ("kernel
          ("scan-blelloch", {"L": 256, "n": 16}), ("ssm-ltv", {"L": 256, "n": 16}),
          ("ridge-sherman-morrison", {"T": 64, "d": 16}), ("ridge-sherman-morrison", {"T": 32, "d": 256}),
          ("ridge-causal-solve", {"T": 64, "d": 16})]
-REPLAYS = 20
+PER_CALL = 1e-5  # a guess of one group's device seconds: sizes each graph to ~100 replayed copies
 
 
 def kind(group: levels.Group) -> tuple:
@@ -55,7 +56,11 @@ def modelled(group: levels.Group, profile: Profile, overheads: dict, replayed: b
 
 
 def host_times(plan: levels.Schedule, bound: dict, clock: Clock, profile: Profile, passes: int) -> list[float]:
-    """Median host seconds of each group, run in order as the levels executor runs it."""
+    """Median host seconds of each group, run in order as the levels executor runs it, after a
+    warm-up pass (kernels compiled, FFT plans and solver handles made: once per process)."""
+    slabs = levels.load(plan, bound, clock.xp)
+    for group in plan.groups:
+        levels.run_group(group, slabs, plan, clock.xp)
     times: list[list[float]] = [[] for _ in plan.groups]
     for _ in range(passes):
         scale = profile.host_reference / clock.reference()
@@ -70,34 +75,19 @@ def host_times(plan: levels.Schedule, bound: dict, clock: Clock, profile: Profil
 
 
 def replay_times(plan: levels.Schedule, bound: dict, clock: Clock, profile: Profile) -> list[float | None]:
-    """Device seconds of each capturable group replayed alone (None for the others)."""
-    from depthgraph.executors.cuda_graphs import CapturableCupy, capture, captures
+    """Device seconds of each capturable group replayed alone, as calibration times a footprint
+    (`depthgraph.timing.Clock.replayed`); None for the others."""
+    from depthgraph.executors.cuda_graphs import CapturableCupy, captures
 
-    cupy, xp = clock.xp, CapturableCupy(clock.xp)
+    xp = CapturableCupy(clock.xp)
+    slabs = levels.load(plan, bound, xp)
     out: list[float | None] = []
-    pool, stream = cupy.cuda.MemoryPool(), cupy.cuda.Stream(non_blocking=True)
-    with cupy.cuda.using_allocator(pool.malloc), stream:
-        slabs = levels.load(plan, {k: cupy.array(v) for k, v in bound.items()}, xp)
-        for group in plan.groups:
-            graph = None
-            if captures(group) and all(profile.replays(call.op) for call in group_calls(group)):
-                levels.compute(group, slabs, plan, xp)  # warm: compiling and index uploads, outside capture
-                graph = capture(stream, lambda g=group: [levels.compute(g, slabs, plan, xp) for _ in range(REPLAYS)])
-            if graph is None:
-                out.append(None)
-            else:
-                graph.upload(stream)
-                seconds = []
-                for _ in range(5):
-                    start, end = cupy.cuda.Event(), cupy.cuda.Event()
-                    start.record(stream)
-                    graph.launch(stream)
-                    end.record(stream)
-                    end.synchronize()
-                    seconds.append(cupy.cuda.get_elapsed_time(start, end) * 1e-3 / REPLAYS)
-                out.append(statistics.median(seconds))
-            levels.run_group(group, slabs, plan, xp)
-    stream.synchronize()
+    for group in plan.groups:
+        replayable = captures(group) and all(profile.replays(call.op) for call in group_calls(group))
+        out.append(clock.replayed(lambda g=group: levels.compute(g, slabs, plan, xp), PER_CALL, 5, 3)
+                   if replayable else None)
+        levels.run_group(group, slabs, plan, xp)
+    clock.sync()
     return out
 
 
