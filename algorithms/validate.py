@@ -3,14 +3,16 @@
 Each point is an (algorithm, sizes) pair; each family has sizes from launch-bound (small
 operands: runtime is the number of levels times a launch) to throughput-bound (operands large
 enough that the device's bandwidth or arithmetic dominates). For each point and executor the
-job measures (`depthgraph.timing.Clock.wall`: warm-up, synchronise, median of repeats),
-predicts with `depthgraph.predict` and a profile from ``depthgraph calibrate`` — which only ever
-timed microbenchmarks and synthetic graphs, never these — and reports the relative error.
+job measures (warm-up, synchronise, median of repeats), predicts with `depthgraph.predict` and a
+profile from ``depthgraph calibrate`` — which only ever timed microbenchmarks and synthetic
+graphs, never these — and reports the relative error.
 
-The host's speed changes while a machine runs (`depthgraph.timing`), so each repeat is preceded
-by the host's reference, and the prediction is made for the host as it ran
-(`depthgraph.cost.Profile.at_host_speed` with the median reference). The prediction at the
-calibration's host speed is reported beside it.
+The host's speed changes in phases seconds long while a machine runs (`depthgraph.timing`), so
+all points are timed together, round robin over half a minute (`depthgraph.timing.Clock.walls`):
+each is timed across the same phases, at the host's median speed over them, as calibration's
+host costs are. Each repeat is preceded by the host's reference, and the prediction is made for
+the host as it ran (`depthgraph.cost.Profile.at_host_speed` with the median reference); the
+prediction at the calibration's host speed is reported beside it.
 """
 
 from __future__ import annotations
@@ -88,68 +90,69 @@ class Result:
         return (self.predicted_s - self.measured_s) / self.measured_s
 
 
+ROUNDS, SECONDS = 15, 30.0  # timing: at least this many rounds over at least this many seconds (`Clock.walls`)
+
+
 def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: dict | None = None,
-             scheduler: Any = "threads", workers: int = 1, progress: Callable[[str], None] = lambda label: None,
-             on_result: Callable[[Result], None] = lambda result: None, label: str | None = None) -> list[Result]:
+             scheduler: Any = "threads", workers: int = 1, progress: Callable[[str], None] = lambda step: None,
+             label: str | None = None, rounds: int = ROUNDS, seconds: float = SECONDS) -> list[Result]:
     """Predict and measure every point under every executor; see the module doc.
 
     ``executors`` are names of `EXECUTORS` (``"graphs"``: levels replaying CUDA graphs, CuPy only).
     ``scheduler`` is the Dask scheduler for ``"dask"`` (a string, or a ``distributed.Client``:
     its overheads are the profile's ``dask-distributed`` ones), ``workers`` the P it is predicted for.
-    ``on_result`` sees each result as soon as it is measured (a long run keeps what it measured);
-    ``label`` names the executor in the results (default: the executor's name).
+    Every (point, executor) is timed round robin with all the others, ``rounds`` rounds over at
+    least ``seconds`` (`depthgraph.timing.Clock.walls`): all are timed across the same phases of
+    the host's speed. ``progress(step)`` follows the warm-ups and rounds; ``label`` names the
+    executor in the results (default: the executor's name).
 
     >>> from depthgraph.calibrate import calibrate
     >>> used = {node.op for node in get("recurrence").build(L=8, n=2).nodes} - {"input"}
-    >>> profile = calibrate("numpy", only=used, max_elements=4096, progress=False, trials=3, min_samples=2)
-    >>> rows = validate(profile, points={"ssm": [("recurrence", {"L": 8, "n": 2})]})
+    >>> profile = calibrate("numpy", only=used, max_elements=4096, progress=False, trials=3, min_samples=2,
+    ...                     seconds=0)
+    >>> rows = validate(profile, points={"ssm": [("recurrence", {"L": 8, "n": 2})]}, rounds=3, seconds=0.0)
     >>> [(r.algorithm, r.executor, r.predicted_s > 0, r.measured_s > 0) for r in rows]
     [('recurrence', 'levels', True, True)]
     """
     clock = Clock(profile.backend)
     scheduler_name = scheduler if isinstance(scheduler, str) else "distributed"  # whose overheads to use
-    results = []
-    for family, cases in (points or POINTS[profile.backend]).items():
-        for name, sizes in cases:
+    cases, runs = [], []
+    for family, sizes_of in (points or POINTS[profile.backend]).items():
+        for name, sizes in sizes_of:
             spec = get(name)
             params = spec.params(**sizes)
             graph = spec.build(**params)
             inputs = {k: clock.xp.asarray(v) for k, v in spec.inputs(seed=0, **params).items()}
-            analysis = depthgraph.analyze(graph)
-            sizes_text = " ".join(f"{k}={v}" for k, v in sizes.items())
+            steps = depthgraph.analyze(graph).steps
             for executor in executors:
-                progress(f"{name} {sizes_text} {executor}")
                 run_by, options = EXECUTORS[executor]
                 run_options = {**options, "scheduler": scheduler} if run_by == "dask" else options
-                measured, reference = clock.wall(lambda g=graph, i=inputs, e=run_by, o=run_options: depthgraph.execute(
+                cases.append((family, name, " ".join(f"{k}={v}" for k, v in sizes.items()), executor, graph, steps))
+                runs.append(lambda g=graph, i=inputs, e=run_by, o=run_options: depthgraph.execute(
                     g, i, executor=e, backend=profile.backend, **o))
-                def predict(p: Profile) -> depthgraph.Prediction:
-                    return depthgraph.predict(graph, run_by, p, workers=workers, scheduler=scheduler_name, **options)
+    timed = clock.walls(runs, rounds, seconds, progress=progress)
+    results = []
+    for (family, name, sizes_text, executor, graph, steps), (measured, reference) in zip(cases, timed):
+        run_by, options = EXECUTORS[executor]
 
-                at_calibration = predict(profile)
-                predicted = predict(profile.at_host_speed(reference)) if profile.host_reference else at_calibration
-                speed = reference / profile.host_reference if profile.host_reference else float("nan")
-                results.append(Result(family, name, sizes_text, label or executor, len(graph.nodes), analysis.steps,
-                                      predicted.seconds, measured, predicted.launch, predicted.throughput, speed,
-                                      at_calibration.seconds))
-                on_result(results[-1])
+        def predict(p: Profile) -> depthgraph.Prediction:
+            return depthgraph.predict(graph, run_by, p, workers=workers, scheduler=scheduler_name, **options)
+
+        at_calibration = predict(profile)
+        predicted = predict(profile.at_host_speed(reference)) if profile.host_reference else at_calibration
+        speed = reference / profile.host_reference if profile.host_reference else float("nan")
+        results.append(Result(family, name, sizes_text, label or executor, len(graph.nodes), steps,
+                              predicted.seconds, measured, predicted.launch, predicted.throughput, speed,
+                              at_calibration.seconds))
     return results
 
 
-class CsvLog:
-    """Appends one row per result to ``path`` (columns `COLUMNS`, what `depthgraph.plots` reads) as it comes."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.file = open(path, "w", newline="")  # noqa: SIM115 - closed by `close`
-        self.writer = csv.DictWriter(self.file, fieldnames=COLUMNS)
-        self.writer.writeheader()
-
-    def __call__(self, result: Result) -> None:
-        self.writer.writerow({**asdict(result), "rel_error": result.rel_error})
-        self.file.flush()
-
-    def close(self) -> None:
-        self.file.close()
+def write_csv(results: Sequence[Result], path: str | Path) -> None:
+    """One row per result, columns `COLUMNS` (what `depthgraph.plots` reads)."""
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows({**asdict(r), "rel_error": r.rel_error} for r in results)
 
 
 def summary(results: Sequence[Result]) -> str:
@@ -204,10 +207,11 @@ def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "num
     """
     from tqdm import tqdm
 
+    from depthgraph.plots import predicted_vs_measured
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     client = cluster(cluster_kind) if cluster_kind else None
-    log = CsvLog(out / "validation.csv")
     try:
         if profile is None:
             profile = calibrate_profile(backend, client, quick, progress)
@@ -215,39 +219,33 @@ def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "num
         points = QUICK if quick else POINTS[profile.backend]
         if only:
             points = {f: [c for c in cases if c[0] in only] for f, cases in points.items()}
-        total = sum(len(cases) for cases in points.values()) * (len(executors) + (client is not None))
-        with tqdm(total=total, disable=not progress, desc="validating", leave=False) as bar:
+        timing = {"rounds": 3, "seconds": 0.0} if quick else {"rounds": ROUNDS, "seconds": SECONDS}
+        runs = sum(len(cases) for cases in points.values()) * (len(executors) + (client is not None))
+        with tqdm(total=runs + timing["rounds"] * (bool(executors) + (client is not None)), disable=not progress,
+                  desc="validating", leave=False) as bar:
             def step(label: str) -> None:
                 bar.set_postfix_str(label, refresh=False)
                 bar.update()
 
-            def record(result: Result) -> None:
-                log(result)
-                tqdm.write(summary([result]).splitlines()[1])
-
-            results = validate(profile, executors, points, progress=step, on_result=record) if executors else []
+            results = validate(profile, executors, points, progress=step, **timing) if executors else []
             if client is not None:
-                results += validate(profile, ("dask",), points, scheduler=client, progress=step, on_result=record,
-                                    label=f"dask-{cluster_kind}")
+                results += validate(profile, ("dask",), points, scheduler=client, progress=step,
+                                    label=f"dask-{cluster_kind}", **timing)
     finally:
-        log.close()
         if client is not None:
             client.cluster.close()
             client.close()
+    write_csv(results, out / "validation.csv")
     text = summary(results)
     (out / "validation.txt").write_text(f"{profile.device}, {profile.date}, {profile.versions}\n{text}\n")
-    try:
-        from depthgraph.plots import predicted_vs_measured
-    except ImportError:  # plots arrive with the report (issue 6)
-        pass
-    else:
-        predicted_vs_measured(out / "validation.csv", out / "validation.png")
+    predicted_vs_measured(out / "validation.csv", out / "validation.png")
     return results
 
 
 def calibrate_profile(backend: str, client: Any, quick: bool, progress: bool) -> Profile:
     """A fresh profile of ``backend`` (and of ``client``'s per-task overhead); ``quick``: small sizes only."""
-    from depthgraph.calibrate import calibrate
+    from depthgraph.calibrate import OVERHEAD_SECONDS, calibrate
 
     return calibrate(backend, max_elements=2 ** 12 if quick else None, client=client, progress=progress,
-                     trials=3 if quick else 7, min_samples=2 if quick else 5)
+                     trials=3 if quick else 7, min_samples=2 if quick else 5,
+                     seconds=0.0 if quick else OVERHEAD_SECONDS)

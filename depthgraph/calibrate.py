@@ -26,8 +26,9 @@ Footprints that cannot be captured (cuBLAS, cuSOLVER) have none.
 
 **Executor overheads** (Python per node, group, task and run) are fitted from small synthetic
 graphs — chains and rotating ladders, never the algorithms that `validate` checks — as the part
-of their measured time that the call models do not explain; each graph is timed as `validate`
-times a point (`depthgraph.timing.Clock.wall`) and scaled to the reference speed. A graph
+of their measured time that the call models do not explain; the graphs are timed as `validate`
+times its points, all together round robin (`depthgraph.timing.Clock.walls`), and scaled to the
+reference speed. A graph
 launch's host cost is timed alone; the rest of a replay's own cost (events, stream switches) is
 fitted like the others.
 """
@@ -300,6 +301,7 @@ def _fan(width: int, length: int) -> Graph:
     return g
 
 
+OVERHEAD_ROUNDS, OVERHEAD_SECONDS = 7, 10.0  # round robin: at least this many rounds over this many seconds
 OVERHEAD_OPS = {*CYCLE, "getitem", "stack"}  # what the graphs below are made of: always calibrated
 OVERHEAD_GRAPHS = {
     # Lengths from 1: a small graph's time is mostly the per-run overhead, which fits the intercept.
@@ -325,51 +327,59 @@ def _fit_overheads(executor: str, names: tuple[str, ...], rows: list[tuple[list[
     return {f"{executor}:{name}": float(c) for name, c in zip(("run",) + names, coef)}
 
 
-def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any,
+def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any, seconds: float,
                             progress: Callable[[str], None]) -> dict[str, float]:
     from depthgraph.executors.dask import task_plan
     from depthgraph.prediction import LEVELS_OVERHEADS, eager_units, levels_units, predict
 
+    # Every overhead graph under every executor, timed round robin (`Clock.walls`: all across the
+    # same phases of the host's speed, as validation times its points) and taken to the profile's
+    # reference host speed; a replay is device-bound, so it is taken as measured.
+    schedulers = [("sync", "sync"), ("threads", "threads")] + ([("distributed", client)] if client else [])
+    runs = [(executor, graph, {"executor": executor}) for executor in ("eager", "levels")
+            for graph in OVERHEAD_GRAPHS[executor]]
+    runs += [("graphs", graph, {"executor": "levels", "cuda_graph": True})
+             for graph in (OVERHEAD_GRAPHS["levels"] if clock.gpu else [])]
+    runs += [(f"dask-{name}", graph, {"executor": "dask", "scheduler": scheduler, "blocks": 1, "min_task_work": 0})
+             for name, scheduler in schedulers for graph in OVERHEAD_GRAPHS["dask"]]
+
+    def run(graph: Graph, options: dict[str, Any]) -> Callable[[], Any]:
+        inputs = _inputs(graph, clock.xp)
+        return lambda: execute(graph, inputs, backend=profile.backend, **options)
+
+    walls = clock.walls([run(graph, options) for _, graph, options in runs], OVERHEAD_ROUNDS, seconds,
+                        progress=progress)
+    timed: dict[str, list[float]] = {}
+    for (kind, _, options), (wall, reference) in zip(runs, walls):
+        timed.setdefault(kind, []).append(wall if options.get("cuda_graph") else
+                                          wall * profile.host_reference / reference)
+
     zero = {"eager:node": 0.0, "eager:run": 0.0, "levels:run": 0.0, **{f"levels:{n}": 0.0 for n in LEVELS_OVERHEADS}}
     bare = dataclasses.replace(profile, overheads=zero)
     found: dict[str, float] = {}
-
-    def timed(graph: Graph, **options: Any) -> float:
-        """Median seconds of a run at the profile's reference host speed (`depthgraph.timing`); a
-        replay is device-bound, so it is taken as measured."""
-        inputs = _inputs(graph, clock.xp)
-        seconds, reference = clock.wall(lambda: execute(graph, inputs, backend=profile.backend, **options),
-                                        min_repeats=7, min_seconds=0.02)
-        return seconds if options.get("cuda_graph") else seconds * profile.host_reference / reference
-
     for executor, names in (("eager", ("node",)), ("levels", LEVELS_OVERHEADS)):
         rows = []
-        for graph in OVERHEAD_GRAPHS[executor]:
-            progress(f"{executor} overhead, {len(graph):,} nodes")
+        for graph, measured in zip(OVERHEAD_GRAPHS[executor], timed[executor]):
             units = eager_units(graph) if executor == "eager" else levels_units(graph)
             counts = [sum(u.counts.get(name, 0) for u in units) for name in names]
-            rows.append((counts, timed(graph, executor=executor), predict(graph, executor, bare).seconds))
+            rows.append((counts, measured, predict(graph, executor, bare).seconds))
         found.update(_fit_overheads(executor, names, rows))
     if clock.gpu:  # CUDA-graph replay: a launch timed alone, the rest of a replay's own cost fitted
         found["graphs:launch"] = clock.launch_seconds() * profile.host_reference / clock.reference()
         bare = dataclasses.replace(profile, overheads={**zero, **found, "graphs:run": 0.0, "graphs:kernel": 0.0})
         rows = []
-        for graph in OVERHEAD_GRAPHS["levels"]:
-            progress(f"CUDA-graph replay overhead, {len(graph):,} nodes")
+        for graph, measured in zip(OVERHEAD_GRAPHS["levels"], timed["graphs"]):
             calls = sum(len(unit.calls) for unit in levels_units(graph))  # each replayed: a kernel or none
-            rows.append(([calls], timed(graph, executor="levels", cuda_graph=True),
-                         predict(graph, "levels", bare, cuda_graph=True).seconds))
+            rows.append(([calls], measured, predict(graph, "levels", bare, cuda_graph=True).seconds))
         found.update(_fit_overheads("graphs", ("kernel",), rows))
     bare = dataclasses.replace(profile, overheads={**zero, **found})
-    schedulers = [("sync", "sync"), ("threads", "threads")] + ([("distributed", client)] if client else [])
-    for name, scheduler in schedulers:
+    for name, _ in schedulers:
         rows = []
-        for graph in OVERHEAD_GRAPHS["dask"]:
-            progress(f"dask {name} overhead, {len(graph):,} nodes")
-            bare_dask = dataclasses.replace(bare, overheads={**bare.overheads, f"dask-{name}:task": 0.0,
-                                                             f"dask-{name}:run": 0.0})
+        bare_dask = dataclasses.replace(bare, overheads={**bare.overheads, f"dask-{name}:task": 0.0,
+                                                         f"dask-{name}:run": 0.0})
+        for graph, measured in zip(OVERHEAD_GRAPHS["dask"], timed[f"dask-{name}"]):
             tasks = len(task_plan(graph, profile.backend, 1, 0))  # incl. output getters: tasks too
-            rows.append(([tasks], timed(graph, executor="dask", scheduler=scheduler, blocks=1, min_task_work=0),
+            rows.append(([tasks], measured,
                          predict(graph, "dask", bare_dask, scheduler=name, blocks=1, min_task_work=0).seconds))
         found.update(_fit_overheads(f"dask-{name}", ("task",), rows))
     return found
@@ -391,7 +401,8 @@ def _versions(backend: str) -> dict[str, str]:
 
 
 def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_elements: int | None = None,
-              client: Any = None, progress: bool = True, trials: int = 7, min_samples: int = 5) -> Profile:
+              client: Any = None, progress: bool = True, trials: int = 7, min_samples: int = 5,
+              seconds: float = OVERHEAD_SECONDS) -> Profile:
     """Time every op and gather on ``backend`` and fit a `Profile` (see the module doc).
 
     Parameters
@@ -407,10 +418,13 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
         Show a progress bar on stderr.
     trials, min_samples : int
         Trials per footprint, and how many must survive outlier rejection.
+    seconds : float
+        The overhead graphs are timed round robin for at least this long (and `OVERHEAD_ROUNDS`
+        rounds): long enough to span phases of the host's speed (`depthgraph.timing`).
 
     Examples
     --------
-    >>> p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2)
+    >>> p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
     >>> p.call("add", "impl").host.latency > 0, sorted(p.overheads)[:2]
     (True, ['dask-sync:run', 'dask-sync:task'])
     """
@@ -423,7 +437,7 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
     capturable = CapturableCupy(clock.xp) if clock.gpu else None
     graphs = len(OVERHEAD_GRAPHS["eager"]) + len(OVERHEAD_GRAPHS["levels"]) * (1 + clock.gpu)
     graphs += len(OVERHEAD_GRAPHS["dask"]) * (2 + (client is not None))  # sync, threads and the cluster
-    bar = tqdm(total=len(todo) + graphs, disable=not progress, unit="step",
+    bar = tqdm(total=len(todo) + graphs + OVERHEAD_ROUNDS, disable=not progress, unit="step",
                desc="calibrating", leave=False)
     measured: dict[str, list[tuple[int, int, int, float, float, float | None]]] = {}
     references = []  # the host's speed as each footprint is timed: its host time is kept relative to it
@@ -456,6 +470,6 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
         bar.set_postfix_str(label, refresh=False)
         bar.update()
 
-    overheads = _fit_executor_overheads(profile, clock, client, step)
+    overheads = _fit_executor_overheads(profile, clock, client, seconds, step)
     bar.close()
     return dataclasses.replace(profile, overheads=overheads)

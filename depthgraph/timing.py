@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -90,25 +90,59 @@ class Clock:
         return seconds
 
     def wall(self, run: Callable[[], Any], min_repeats: int = 5, min_seconds: float = 0.1) -> tuple[float, float]:
-        """Median wall seconds of ``run`` (synchronised), after two warm-up runs, over at least
-        ``min_repeats`` repeats and ``min_seconds`` (at most 100 repeats); and the median `reference`,
-        timed before each repeat — the host's speed while ``run`` was timed.
+        """Median wall seconds of ``run`` (synchronised) after two warm-up runs, over at least
+        ``min_repeats`` repeats and ``min_seconds``, and the median `reference` timed before each
+        repeat: `walls` of one run.
 
         >>> seconds, reference = Clock("numpy").wall(lambda: sum(range(1000)))
         >>> seconds > 0 and reference > 0
         True
         """
-        for _ in range(2):
-            run()
-        self.sync()
-        times, references = [], []
-        while len(times) < min_repeats or sum(times) < min_seconds and len(times) < 100:
-            references.append(self.reference())
-            start = time.perf_counter()
-            run()
+        return self.walls([run], min_repeats, min_seconds)[0]
+
+    def walls(self, runs: Sequence[Callable[[], Any]], min_rounds: int = 5, min_seconds: float = 0.1,
+              round_seconds: float = 2e-3, max_rounds: int = 100,
+              progress: Callable[[str], None] = lambda step: None) -> list[tuple[float, float]]:
+        """Median wall seconds of each of ``runs`` (each run synchronised), timed round robin, and
+        the median `reference` before its repeats: the host's speed while it was timed.
+
+        After two warm-up runs of each, every round times each run in turn — the reference, then
+        the run repeated for at least ``round_seconds``, so that a short run is timed mostly warm,
+        as it runs repeated, rather than each time after other work — until ``min_rounds`` rounds and
+        ``min_seconds`` have passed (at most ``max_rounds``); ``progress(step)`` after each
+        warm-up and each round. The host's speed changes in phases seconds long (module doc): timed one
+        after another, each run would be timed in a phase of its own, and two runs' times would
+        compare as much by their phases as by their work. Round robin over enough seconds, every
+        run is timed across the same phases, and its median is at the host's median speed over
+        them — as a calibration, which spans minutes, is.
+
+        >>> clock = Clock("numpy")
+        >>> short, longer = clock.walls([lambda: sum(range(100)), lambda: sum(range(100_000))], min_seconds=0.05)
+        >>> short[0] < longer[0] and short[1] > 0
+        True
+        """
+        for i, run in enumerate(runs):
+            for _ in range(2):
+                run()
             self.sync()
-            times.append(time.perf_counter() - start)
-        return float(np.median(times)), float(np.median(references))
+            progress(f"warm-up {i + 1}/{len(runs)}")
+        times: list[list[float]] = [[] for _ in runs]
+        references: list[list[float]] = [[] for _ in runs]
+        start, rounds = time.perf_counter(), 0
+        while rounds < min_rounds or time.perf_counter() - start < min_seconds and rounds < max_rounds:
+            for run, mine, theirs in zip(runs, times, references):
+                theirs.append(self.reference())
+                begun = time.perf_counter()
+                while True:
+                    t0 = time.perf_counter()
+                    run()
+                    self.sync()
+                    mine.append(time.perf_counter() - t0)
+                    if time.perf_counter() - begun >= round_seconds:
+                        break
+            rounds += 1
+            progress(f"round {rounds}")
+        return [(float(np.median(mine)), float(np.median(theirs))) for mine, theirs in zip(times, references)]
 
     def trial(self, call: Callable[[], Any], repeats: int, spin_seconds: float = 1e-3) -> tuple[float, float]:
         """Per-call ``(host, device)`` seconds of ``repeats`` back-to-back calls; on a GPU the device is

@@ -65,7 +65,7 @@ def test_operands_rotate_over_copies_bigger_than_the_caches():
 
 
 def test_calibrate_fits_every_sampled_kind_and_every_overhead():
-    p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2)
+    p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
     assert p.backend == "numpy" and p.synchronous and p.versions["numpy"] == np.__version__
     assert {"add:impl", "add:batched", "add:shared", "take:rows"} <= set(p.calls)
     for name in ("eager:node", "eager:run", "levels:direct", "levels:group", "levels:segment", "levels:gather", "levels:run",
@@ -90,7 +90,7 @@ def test_host_times_are_fitted_at_one_host_speed(monkeypatch):
 
     monkeypatch.setattr(Clock, "reference", reference)
     monkeypatch.setattr(Clock, "measure", lambda self, call, *a, **k: (1e-5 * now["slowdown"], 0.0))
-    p = calibrate("numpy", only=["add"], max_elements=64, progress=False, trials=3, min_samples=2)
+    p = calibrate("numpy", only=["add"], max_elements=64, progress=False, trials=3, min_samples=2, seconds=0)
     assert p.host_reference == pytest.approx(1e-3)  # the median reference
     for model in p.calls.values():
         assert model.host.seconds(0, 0) == pytest.approx(1e-5)

@@ -5,7 +5,7 @@ import statistics
 
 import pytest
 
-from algorithms.validate import COLUMNS, CsvLog, Result, job, summary
+from algorithms.validate import COLUMNS, Result, job, summary, write_csv
 from depthgraph.cli import main
 
 
@@ -26,13 +26,11 @@ def test_relative_error_and_summary_by_hand():
     assert "conv: the model attributes 50% of predicted time to launches, 50% to throughput" in text
 
 
-def test_csv_log_writes_every_column_as_results_come(tmp_path):
-    log = CsvLog(tmp_path / "v.csv")
-    log(result("a", "levels", 1.1, 1.0))
-    rows = list(csv.DictReader(open(tmp_path / "v.csv")))  # readable before close: flushed per row
-    log.close()
+def test_csv_has_every_column_and_the_relative_error(tmp_path):
+    write_csv([result("a", "levels", 1.1, 1.0), result("b", "levels", 0.5, 1.0)], tmp_path / "v.csv")
+    rows = list(csv.DictReader(open(tmp_path / "v.csv")))
     assert tuple(rows[0]) == COLUMNS
-    assert float(rows[0]["rel_error"]) == pytest.approx(0.1)
+    assert [float(r["rel_error"]) for r in rows] == [pytest.approx(0.1), -0.5]
 
 
 def test_quick_job_writes_profile_csv_plot_and_summary(tmp_path):

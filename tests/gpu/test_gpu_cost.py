@@ -30,7 +30,7 @@ def test_clock_separates_a_long_kernel_from_its_launch():
 @pytest.fixture(scope="module")
 def small_profile():
     used = {n.op for n in algorithms.get("kernel-doubling").build(L=64, n=8).nodes} - {"input"}
-    return calibrate("cupy", only=used, max_elements=2 ** 16, progress=False, trials=3, min_samples=2)
+    return calibrate("cupy", only=used, max_elements=2 ** 16, progress=False, trials=3, min_samples=2, seconds=0)
 
 
 @pytest.mark.parametrize("cuda_graph", [False, True])
