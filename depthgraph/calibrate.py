@@ -53,6 +53,7 @@ from depthgraph.executors import execute
 from depthgraph.executors.backend import array_module
 from depthgraph.executors.cuda_graphs import CapturableCupy, copy_into
 from depthgraph.ir import Graph, Node
+from depthgraph.prediction import concatenate_form
 from depthgraph.timing import Clock
 
 # ------------------------------------------------------------------ what is sampled
@@ -125,6 +126,7 @@ _SPECIMENS: dict[str, tuple] = {
 }
 
 BATCH_SIZES = (8, 256)
+CONCATENATED = (2, 4, 8, 9, 16, 32)  # pieces: both sides of `depthgraph.prediction.COPIED_PIECES`
 
 
 def _member(spec_name: str, s: int) -> Node:
@@ -191,7 +193,7 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
 
 def _gather_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Iterable[Sample]:
     """The levels executor's copies: rows and flat positions taken from a slab, pieces concatenated
-    (work: the number of pieces)."""
+    (work: the number of pieces; a kind for each of CuPy's two ways, `concatenate_form`)."""
     for rows in (2 ** i for i in range(1, 23, 3)):
         for width in (1, 64, 4096):
             if rows * width > max_elements:
@@ -204,9 +206,9 @@ def _gather_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Ite
                          lambda xp, a, i=picked: xp.take(a[0], i, axis=0), label)
             yield Sample("take:flat", 0, 2 * int(flat.size) * 8, slab,
                          lambda xp, a, i=flat: xp.take(a[0].reshape(-1), i), label)
-            for pieces in (2, 8, 32):
+            for pieces in CONCATENATED:
                 if pieces * rows * width <= max_elements:
-                    yield Sample("concatenate:pieces", pieces, 2 * pieces * rows * width * 8, slab,
+                    yield Sample(f"concatenate:{concatenate_form(pieces)}", pieces, 2 * pieces * rows * width * 8, slab,
                                  lambda xp, a, m=pieces: xp.concatenate([a[0]] * m), f"{label} pieces={pieces}")
 
 

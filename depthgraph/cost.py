@@ -15,7 +15,8 @@ device name, library versions and date. It is saved as JSON.
 A call kind is ``"op:form"``: ``impl`` (one node's op, as the eager executor and one-node
 groups call it), ``batched`` (a group of k nodes in one call), ``shared`` (a batched call with
 an operand shared by the group — for matmul one GEMM), ``packed`` (a concatenate of k·m
-operands); gathers are ``take:rows``, ``take:flat`` and ``concatenate:pieces``.
+operands); gathers are ``take:rows``, ``take:flat`` and ``concatenate:pieces`` or
+``concatenate:table`` (`depthgraph.prediction.concatenate_form`).
 """
 
 from __future__ import annotations

@@ -39,6 +39,18 @@ from depthgraph.ir import Graph, Node
 
 EXECUTORS = ("eager", "levels", "dask")
 LEVELS_OVERHEADS = ("direct", "group", "segment", "gather")
+# CuPy concatenates up to this many arrays by one copy kernel each, and more in one kernel that
+# reads a table of their addresses uploaded from the host: two regimes, two kinds of call.
+COPIED_PIECES = 8
+
+
+def concatenate_form(pieces: int) -> str:
+    """The call kind of concatenating ``pieces`` arrays: ``"pieces"`` (one copy each) or ``"table"``.
+
+    >>> concatenate_form(8), concatenate_form(9)
+    ('pieces', 'table')
+    """
+    return "pieces" if pieces <= COPIED_PIECES else "table"
 
 
 @dataclass(frozen=True)
@@ -126,7 +138,7 @@ def _gather_calls(gather: Gather, itemsize: int) -> list[Call]:
              for n in [len(index) * (member if kind == "rows" else 1)]]
     total = 2 * gather.count * member * itemsize
     if len(gather.segments) > 1:  # its work: the pieces (under CUDA-graph capture, one copy each)
-        calls.append(Call("concatenate", "pieces", len(gather.segments), total))
+        calls.append(Call("concatenate", concatenate_form(len(gather.segments)), len(gather.segments), total))
     if gather.order is not None:
         calls.append(Call("take", "rows", 0, total))
     return calls

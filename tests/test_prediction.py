@@ -77,6 +77,16 @@ def test_group_calls_count_work_bytes_and_gathers_by_hand():
     assert group_calls(shuffled) == (Call("take", "flat", 0, 512), Call("exp", "batched", 32, 512))
 
 
+@pytest.mark.parametrize("inputs, form", [(8, "pieces"), (9, "table")])
+def test_a_gather_from_many_slabs_is_one_concatenate_of_cupys_kind(inputs, form):
+    # exp of each of n separate inputs: one group whose operand is n free slices, concatenated —
+    # up to 8 pieces CuPy copies each, more in one kernel (two kinds of call).
+    g = depthgraph.Graph()
+    g.output("y", ops.stack([ops.exp(g.input(f"x{i}", (8,))) for i in range(inputs)]))
+    exp_group = depthgraph.schedule(g).groups[0]
+    assert group_calls(exp_group)[0] == Call("concatenate", form, inputs, 2 * inputs * 8 * 8)
+
+
 def test_a_batched_solve_costs_the_device_its_steps_once_by_hand():
     # 4 independent 16×16 solves: one batched call; each member's span is 16·(4 + 1) = 80 steps,
     # and the members run side by side, so the call pays 80 steps, not 320.
@@ -107,7 +117,7 @@ def test_breakdown_sums_to_the_total(executor):
 def made_up_for(*graphs):
     """A synchronous profile with every kind of call any of ``graphs`` makes: 10 µs + 1 ns per unit of work."""
     kinds = {f"{op}:{form}" for op in ops.REGISTRY for form in ("impl", "batched", "shared", "packed")}
-    kinds |= {"take:rows", "take:flat", "concatenate:pieces"}
+    kinds |= {"take:rows", "take:flat", "concatenate:pieces", "concatenate:table"}
     return made_up(calls={k: CallModel(Linear(10 * US, 1e-9, 1e-11)) for k in kinds})
 
 
