@@ -53,7 +53,7 @@ from depthgraph.executors import execute
 from depthgraph.executors.backend import array_module
 from depthgraph.executors.cuda_graphs import CapturableCupy, copy_into
 from depthgraph.ir import Graph, Node
-from depthgraph.prediction import concatenate_form
+from depthgraph.prediction import concatenate_form, impl_form
 from depthgraph.timing import Clock
 
 # ------------------------------------------------------------------ what is sampled
@@ -115,6 +115,7 @@ _SPECIMENS: dict[str, tuple] = {
     "outer": (_vector(), {}, [2 ** i for i in range(0, 13, 2)]),
     "matmul": (lambda g, s: [g.input("A", (s, s)), g.input("x", (s,))], {}, _MATRIX + [4096]),
     "matmul#mm": (lambda g, s: [g.input("A", (s, s)), g.input("B", (s, s))], {}, _MATRIX),
+    "matmul#dot": (lambda g, s: [g.input("a", (1, s)), g.input("x", (s, 1))], {}, _MATRIX + [4096]),
     "solve": (lambda g, s: [g.input("A", (s, s)), g.input("b", (s,))], {}, _MATRIX[:11]),
     "inv": (lambda g, s: [g.input("A", (s, s))], {}, _MATRIX[:11]),
     **{op: (lambda g, s: [g.input(f"x{i}", (s,)) for i in range(8)], {"axis": 0}, _POW2[:-1])
@@ -166,7 +167,7 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
         shapes, dtypes = [x.shape for x in node.inputs], [x.dtype for x in node.inputs]
         (work, steps), member_bytes = ops.cost(node), ops.bytes_moved(node)
         label = f"{spec_name} s={s}"
-        yield Sample(f"{op_name}:impl", work, member_bytes, maker(shapes, dtypes),
+        yield Sample(f"{op_name}:{impl_form(node)}", work, member_bytes, maker(shapes, dtypes),
                      lambda xp, a, kw=kw: op.impl(xp, *a, **kw), label, steps)
         if steps == 0 or at % 2:  # views are never batched; batches at every other scale
             continue
@@ -228,7 +229,7 @@ def samples(backend: str = "numpy", only: Sequence[str] | None = None, max_eleme
 
     >>> kinds = {s.kind for s in samples("numpy", only=["matmul"], max_elements=4096)}
     >>> sorted(k for k in kinds if k.startswith(("matmul", "take")))
-    ['matmul:batched', 'matmul:impl', 'matmul:shared', 'take:flat', 'take:rows']
+    ['matmul:batched', 'matmul:dot', 'matmul:impl', 'matmul:shared', 'take:flat', 'take:rows']
     """
     xp = array_module(backend)
     max_elements = max_elements or (2 ** 24 if backend == "cupy" else 2 ** 22)

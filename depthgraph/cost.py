@@ -13,9 +13,10 @@ with the executors' own overheads (Python per node, per group, per Dask task) an
 device name, library versions and date. It is saved as JSON.
 
 A call kind is ``"op:form"``: ``impl`` (one node's op, as the eager executor and one-node
-groups call it), ``batched`` (a group of k nodes in one call), ``shared`` (a batched call with
-an operand shared by the group — for matmul one GEMM), ``packed`` (a concatenate of k·m
-operands); gathers are ``take:rows``, ``take:flat`` and ``concatenate:pieces`` or
+groups call it; ``dot`` for a matrix product with one element out,
+`depthgraph.prediction.impl_form`), ``batched`` (a group of k nodes in one call), ``shared`` (a
+batched call with an operand shared by the group — for matmul one GEMM), ``packed`` (a
+concatenate of k·m operands); gathers are ``take:rows``, ``take:flat`` and ``concatenate:pieces`` or
 ``concatenate:table`` (`depthgraph.prediction.concatenate_form`).
 """
 

@@ -44,6 +44,20 @@ LEVELS_OVERHEADS = ("direct", "group", "segment", "gather")
 COPIED_PIECES = 8
 
 
+def impl_form(node: Node) -> str:
+    """The call kind of ``node``'s op called on its own: ``"impl"``, but ``"dot"`` for a matrix
+    product with one element out — (1, n)·(n, 1), a row times a vector — which CuPy computes by
+    another path than other products (on an H100 host about twice the host time of a
+    matrix-vector product, and two kernels).
+
+    >>> import depthgraph
+    >>> g = depthgraph.Graph(); A, x = g.input("A", (4, 4)), g.input("x", (4, 1))
+    >>> impl_form(A @ x), impl_form(x.T @ x)
+    ('impl', 'dot')
+    """
+    return "dot" if node.op == "matmul" and ops.size(node.shape) == 1 else "impl"
+
+
 def concatenate_form(pieces: int) -> str:
     """The call kind of concatenating ``pieces`` arrays: ``"pieces"`` (one copy each) or ``"table"``.
 
@@ -124,7 +138,7 @@ def eager_units(graph: Graph) -> list[Unit]:
     for node in graph.nodes:
         if node.op != "input":
             work, steps = ops.cost(node)
-            call = Call(node.op, "impl", work, ops.bytes_moved(node), steps)
+            call = Call(node.op, impl_form(node), work, ops.bytes_moved(node), steps)
             units.append(Unit(node.name, level[node.name], (call,), {"node": 1}))
     return units
 
@@ -150,7 +164,7 @@ def group_calls(group: Group) -> tuple[Call, ...]:
     member_work, steps = ops.cost(first)
     work = member_work * len(group.nodes)
     if group.direct is not None:
-        return (Call(group.op, "impl", work, ops.bytes_moved(first), steps),)
+        return (Call(group.op, impl_form(first), work, ops.bytes_moved(first), steps),)
     sources = first.inputs if not group.packed else first.inputs[:1]  # packed: one gather of all operands
     calls, nbytes = [], ops.size(first.shape) * np.dtype(first.dtype).itemsize * len(group.nodes)
     for gather, source in zip(group.operands, sources):

@@ -14,7 +14,7 @@ from depthgraph.timing import Clock
 def test_samples_cover_every_form_of_the_chosen_ops_with_their_registry_costs():
     chosen = samples("numpy", only=["matmul", "concat"], max_elements=4096)
     kinds = {s.kind for s in chosen}
-    assert {"matmul:impl", "matmul:batched", "matmul:shared", "concat:impl", "concat:packed"} <= kinds
+    assert {"matmul:impl", "matmul:dot", "matmul:batched", "matmul:shared", "concat:impl", "concat:packed"} <= kinds
     assert {f"{op}:impl" for op in OVERHEAD_OPS} <= kinds  # the overhead graphs' ops, always
     assert {"take:rows", "take:flat", "concatenate:pieces"} <= kinds
     for s in chosen:
@@ -23,6 +23,10 @@ def test_samples_cover_every_form_of_the_chosen_ops_with_their_registry_costs():
             # matvec or matmul of an s×s matrix: work = s·s per column, as the registry counts it
             columns = 1 if b.ndim == 1 else b.shape[1]
             assert s.work == a.shape[0] * a.shape[1] * columns
+            assert np.allclose(s.call(np, [a, b]), a @ b)
+        if s.kind == "matmul:dot":  # a row times a column (or a 1×1 matrix times a vector): one element out
+            a, b = s.make()
+            assert (a @ b).size == 1 and s.work == a.size
             assert np.allclose(s.call(np, [a, b]), a @ b)
 
 

@@ -77,6 +77,19 @@ def test_group_calls_count_work_bytes_and_gathers_by_hand():
     assert group_calls(shuffled) == (Call("take", "flat", 0, 512), Call("exp", "batched", 32, 512))
 
 
+@pytest.mark.parametrize("rows, form", [(4, "impl"), (1, "dot")])
+def test_a_product_with_one_element_out_is_its_own_kind_of_call(rows, form):
+    # (rows, 4)·(4, 1): with one element out CuPy takes another path, costed as matmul:dot;
+    # the eager executor's call and the levels executor's one-node group agree.
+    g = depthgraph.Graph()
+    product = g.input("a", (rows, 4)) @ g.input("x", (4, 1))
+    g.output("y", product)
+    (group,) = depthgraph.schedule(g).groups
+    expected = Call("matmul", form, rows * 4, 8 * (rows * 4 + 4 + rows), 3)
+    assert group_calls(group) == (expected,)
+    assert depthgraph.prediction.eager_units(g)[0].calls == (expected,)
+
+
 @pytest.mark.parametrize("inputs, form", [(8, "pieces"), (9, "table")])
 def test_a_gather_from_many_slabs_is_one_concatenate_of_cupys_kind(inputs, form):
     # exp of each of n separate inputs: one group whose operand is n free slices, concatenated —
@@ -116,7 +129,7 @@ def test_breakdown_sums_to_the_total(executor):
 
 def made_up_for(*graphs):
     """A synchronous profile with every kind of call any of ``graphs`` makes: 10 µs + 1 ns per unit of work."""
-    kinds = {f"{op}:{form}" for op in ops.REGISTRY for form in ("impl", "batched", "shared", "packed")}
+    kinds = {f"{op}:{form}" for op in ops.REGISTRY for form in ("impl", "dot", "batched", "shared", "packed")}
     kinds |= {"take:rows", "take:flat", "concatenate:pieces", "concatenate:table"}
     return made_up(calls={k: CallModel(Linear(10 * US, 1e-9, 1e-11)) for k in kinds})
 
