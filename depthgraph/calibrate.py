@@ -116,6 +116,7 @@ _SPECIMENS: dict[str, tuple] = {
     "matmul": (lambda g, s: [g.input("A", (s, s)), g.input("x", (s,))], {}, _MATRIX + [4096]),
     "matmul#mm": (lambda g, s: [g.input("A", (s, s)), g.input("B", (s, s))], {}, _MATRIX),
     "matmul#dot": (lambda g, s: [g.input("a", (1, s)), g.input("x", (s, 1))], {}, _MATRIX + [4096]),
+    "matmul#row": (lambda g, s: [g.input("a", (1, s)), g.input("A", (s, s))], {}, _MATRIX),
     "solve": (lambda g, s: [g.input("A", (s, s)), g.input("b", (s,))], {}, _MATRIX[:11]),
     "inv": (lambda g, s: [g.input("A", (s, s))], {}, _MATRIX[:11]),
     **{op: (lambda g, s: [g.input(f"x{i}", (s,)) for i in range(8)], {"axis": 0}, _POW2[:-1])
@@ -152,10 +153,10 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
     op_name = spec_name.split("#")[0]
     op = ops.get(op_name)
 
-    def maker(shapes: list[tuple[int, ...]], dtypes: list[str], shared: bool = False) -> Callable[[], list[Any]]:
+    def maker(shapes: list[tuple[int, ...]], dtypes: list[str], shared: int | None = None) -> Callable[[], list[Any]]:
         def make() -> list[Any]:
             arrays = [_random(xp, rng, shape, dtype, op_name == "solve") for shape, dtype in zip(shapes, dtypes)]
-            return [arrays[0][:1], *arrays[1:]] if shared else arrays
+            return [a[:1] if i == shared else a for i, a in enumerate(arrays)]
         return make
 
     for at, s in enumerate(_SPECIMENS[spec_name][2]):
@@ -187,9 +188,10 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
                 continue
             yield Sample(f"{op_name}:batched", k * work, k * member_bytes, maker(stacked, dtypes), batched,
                          f"{label} k={k}", steps)
-            if len(shapes) == 2:  # the first operand shared by the group (a matrix applied to k vectors)
-                yield Sample(f"{op_name}:shared", k * work, in_bytes[0] + k * (in_bytes[1] + out_bytes),
-                             maker(stacked, dtypes, shared=True), batched, f"{label} k={k} shared", steps)
+            if len(shapes) == 2:  # the larger operand shared by the group (a matrix applied to k vectors or rows)
+                shared = int(in_bytes[1] > in_bytes[0])
+                yield Sample(f"{op_name}:shared", k * work, in_bytes[shared] + k * (in_bytes[1 - shared] + out_bytes),
+                             maker(stacked, dtypes, shared), batched, f"{label} k={k} shared", steps)
 
 
 def _gather_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Iterable[Sample]:

@@ -93,12 +93,15 @@ def elementwise_batched(impl: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _matmul_batched(xp: Any, a: Any, b: Any) -> Any:
-    # One matrix shared by k vectors is one GEMM of the stacked vectors, not k small products
+    # A matrix shared by k vectors or rows is one GEMM of them stacked, not k small products
     # (CuPy's broadcasting matmul would build pointer arrays and call gemmBatched).
     if a.shape[0] == 1 and a.ndim == 3 and b.shape[0] > 1 and (b.ndim == 2 or b.ndim == 3 and b.shape[-1] == 1):
         vectors = b if b.ndim == 2 else b[..., 0]
         out = xp.matmul(vectors, a[0].T)
         return out if b.ndim == 2 else out[..., None]
+    if b.shape[0] == 1 and b.ndim == 3 and a.shape[0] > 1:  # k rows (k, n) or k matrices (k, m, n) times one
+        out = xp.matmul(a.reshape(-1, a.shape[-1]), b[0])
+        return out.reshape(a.shape[:-1] + b.shape[-1:])
     # A 1-D operand (stacked: 2-D) is a row (a) or a column (b), dropped again from the result.
     row, column = a.ndim == 2, b.ndim == 2
     a, b = (a[:, None, :] if row else a), (b[:, :, None] if column else b)

@@ -30,6 +30,20 @@ def test_samples_cover_every_form_of_the_chosen_ops_with_their_registry_costs():
             assert np.allclose(s.call(np, [a, b]), a @ b)
 
 
+def test_shared_samples_share_the_larger_operand_and_compute_each_members_product():
+    chosen = [s for s in samples("numpy", only=["matmul"], max_elements=4096) if s.kind == "matmul:shared"]
+    row_times_matrix = 0
+    for s in chosen:
+        a, b = s.make()
+        shared, stacked = (a, b) if len(a) == 1 else (b, a)
+        assert len(shared) == 1 and shared[0].size >= stacked[0].size  # the matrix, not the vectors
+        row_times_matrix += len(b) == 1
+        k = len(stacked)
+        expected = np.stack([np.matmul(a[min(i, len(a) - 1)], b[min(i, len(b) - 1)]) for i in range(k)])
+        np.testing.assert_allclose(s.call(np, [a, b]), expected, rtol=1e-12)
+    assert row_times_matrix  # rows times a shared matrix (kernel-doubling's C·A^m) are sampled too
+
+
 def test_samples_carry_the_ops_span_as_steps():
     chosen = samples("numpy", only=["solve"], max_elements=4096)
     for s in chosen:

@@ -95,6 +95,22 @@ def test_to_host_and_batched_matmul_forms():
     np.testing.assert_allclose(out["dots"], (V * V).sum(axis=1), rtol=1e-14)
 
 
+@pytest.mark.parametrize("row_shape", [(3,), (1, 3), (2, 3)])
+def test_rows_times_a_shared_matrix_are_one_product(row_shape):
+    # k rows (or k small matrices) times one matrix, as kernel-doubling's C·A^m: the batched call
+    # multiplies the rows stacked by the matrix once; each result is its own row's product.
+    g = depthgraph.Graph()
+    A = g.input("A", (3, 4))
+    rows = [g.input(f"r{i}", row_shape) for i in range(5)]
+    g.output("y", ops.stack([r @ A for r in rows]))
+    (group, _) = depthgraph.schedule(g).groups
+    assert len(group.nodes) == 5 and group.operands[1].shared
+    rng = np.random.default_rng(1)
+    data = {"A": rng.standard_normal((3, 4)), **{f"r{i}": rng.standard_normal(row_shape) for i in range(5)}}
+    out = depthgraph.execute(g, data, executor="levels", to_host=True)
+    np.testing.assert_allclose(out["y"], np.stack([data[f"r{i}"] @ data["A"] for i in range(5)]), rtol=1e-14)
+
+
 def test_one_node_groups_call_the_op_on_views():
     # a chain of one-node groups reading a row and an input view: each runs the op directly
     g = depthgraph.Graph()
