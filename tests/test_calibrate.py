@@ -125,5 +125,6 @@ def test_gather_samples_count_concatenated_pieces_as_work():
     for s in pieces:
         (slab,) = s.make()
         out = s.call(np, [slab])
-        assert len(out) == s.work * len(slab) and s.nbytes == 2 * out.nbytes
+        # pieces of two shapes, as a gather's are: every other one a row short
+        assert len(out) == s.work * len(slab) - (s.work + 1) // 2 and s.nbytes == 2 * out.nbytes
     assert not [s for s in chosen if s.kind == "copyto:buffer"]  # CUDA-graph replay's copies: CuPy only
