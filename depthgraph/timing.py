@@ -10,8 +10,9 @@ docs/BENCHMARKS.md, fifth session). A host-bound run's time therefore depends on
 measured, by as much as a cost model's error. So a `Clock` also times a fixed *reference*
 (`Clock.reference`): calibration keeps host costs at one reference speed
 (`depthgraph.cost.Profile.host_reference`), and a prediction for the host as it runs now scales
-them (`depthgraph.cost.Profile.at_host_speed`). The reference follows the runs only partly, so
-this narrows the drift's effect rather than removing it.
+them (`depthgraph.cost.Profile.at_host_speed`). The reference follows the runs only partly (and
+scaling by it made validation's error larger as often as smaller), so runs that are to be
+compared are timed together, round robin (`Clock.walls`): all across the same phases.
 """
 
 from __future__ import annotations
