@@ -129,13 +129,13 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
             for executor in executors:
                 run_by, options = EXECUTORS[executor]
                 run_options = {**options, "scheduler": scheduler} if run_by == "dask" else options
-                cases.append((family, name, " ".join(f"{k}={v}" for k, v in sizes.items()), executor, graph, steps))
+                cases.append((family, name, " ".join(f"{k}={v}" for k, v in sizes.items()), executor, graph, steps,
+                              run_by, options))
                 runs.append(lambda g=graph, i=inputs, e=run_by, o=run_options: depthgraph.execute(
                     g, i, executor=e, backend=profile.backend, **o))
     timed = clock.walls(runs, rounds, seconds, progress=progress)
     results = []
-    for (family, name, sizes_text, executor, graph, steps), (measured, reference) in zip(cases, timed):
-        run_by, options = EXECUTORS[executor]
+    for (family, name, sizes_text, executor, graph, steps, run_by, options), (measured, reference) in zip(cases, timed):
 
         def predict(p: Profile) -> depthgraph.Prediction:
             return depthgraph.predict(graph, run_by, p, workers=workers, scheduler=scheduler_name, **options)
