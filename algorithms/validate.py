@@ -9,11 +9,13 @@ graphs, never these — and reports the relative error.
 
 The host's speed changes in phases seconds long while a machine runs (`depthgraph.timing`), so
 all points are timed together, round robin over half a minute (`depthgraph.timing.Clock.walls`):
-each is timed across the same phases, at the host's median speed over them, as calibration's
-host costs are. Each repeat is preceded by the host's reference, and the prediction scaled to
-the host's speed by it (`depthgraph.cost.Profile.at_host_speed` with the median reference) is
-reported beside the profile's own: on the lent H100s that scaling made the error larger as often
-as smaller (docs/BENCHMARKS.md), so the profile's prediction is the one judged.
+each is timed across the same phases, at the host's median speed over them. Between calibration
+and validation the host's speed moves too (on the lent H100s by up to 1.2× between consecutive
+jobs), so the synthetic graphs of `depthgraph.calibrate.SPEED_GRAPHS` — never these points — are
+timed in the same rounds, and the host's speed measured by them against the profile
+(`depthgraph.calibrate.host_speed`). Each result carries two predictions: the profile's as
+calibrated, and the same at the host's speed while measured
+(`depthgraph.cost.Profile.at_host_speed`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 import depthgraph
 from algorithms.registry import get
+from depthgraph.calibrate import SPEED_GRAPHS, host_speed, overhead_run
 from depthgraph.cost import Profile
 from depthgraph.timing import Clock
 
@@ -67,10 +70,9 @@ COLUMNS = ("family", "algorithm", "sizes", "executor", "nodes", "steps", "predic
 class Result:
     """One (point, executor): predicted and measured seconds and the model's launch/throughput split.
 
-    ``host_speed``: the host's reference time while measuring over the profile's (1.3: the host ran
-    1.3× slower than at calibration, by the reference; nan if the profile has no reference);
-    ``predicted_s`` is the profile's prediction, ``predicted_at_host_speed_s`` the same scaled to
-    that speed.
+    ``host_speed``: how many times slower the host ran while measuring than at calibration (1.3:
+    1.3× slower; `depthgraph.calibrate.host_speed`); ``predicted_s`` is the profile's prediction,
+    ``predicted_at_host_speed_s`` the same at that speed.
     """
 
     family: str
@@ -103,9 +105,9 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
     ``executors`` are names of `EXECUTORS` (``"graphs"``: levels replaying CUDA graphs, CuPy only).
     ``scheduler`` is the Dask scheduler for ``"dask"`` (a string, or a ``distributed.Client``:
     its overheads are the profile's ``dask-distributed`` ones), ``workers`` the P it is predicted for.
-    Every (point, executor) is timed round robin with all the others, ``rounds`` rounds over at
-    least ``seconds`` (`depthgraph.timing.Clock.walls`): all are timed across the same phases of
-    the host's speed. ``progress(step)`` follows the warm-ups and rounds; ``label`` names the
+    Every (point, executor) is timed round robin with all the others and the speed graphs,
+    ``rounds`` rounds over at least ``seconds`` (`depthgraph.timing.Clock.walls`): all are timed
+    across the same phases of the host's speed. ``progress(step)`` follows the warm-ups and rounds; ``label`` names the
     executor in the results (default: the executor's name).
 
     >>> from depthgraph.calibrate import calibrate
@@ -133,19 +135,20 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
                               run_by, options))
                 runs.append(lambda g=graph, i=inputs, e=run_by, o=run_options: depthgraph.execute(
                     g, i, executor=e, backend=profile.backend, **o))
-    timed = clock.walls(runs, rounds, seconds, progress=progress)
+    runs += [overhead_run(graph, profile.backend, executor="levels") for graph in SPEED_GRAPHS]
+    timed = [wall for wall, _ in clock.walls(runs, rounds, seconds, progress=progress)]
+    speed = host_speed(profile, timed[len(cases):])
+    at_speed = profile.at_host_speed(speed)
     results = []
-    for (family, name, sizes_text, executor, graph, steps, run_by, options), (measured, reference) in zip(cases, timed):
+    for (family, name, sizes_text, executor, graph, steps, run_by, options), measured in zip(cases, timed):
 
         def predict(p: Profile) -> depthgraph.Prediction:
             return depthgraph.predict(graph, run_by, p, workers=workers, scheduler=scheduler_name, **options)
 
         predicted = predict(profile)
-        at_host_speed = predict(profile.at_host_speed(reference)) if profile.host_reference else predicted
-        speed = reference / profile.host_reference if profile.host_reference else float("nan")
         results.append(Result(family, name, sizes_text, label or executor, len(graph.nodes), steps,
                               predicted.seconds, measured, predicted.launch, predicted.throughput, speed,
-                              at_host_speed.seconds))
+                              predict(at_speed).seconds))
     return results
 
 
@@ -222,8 +225,9 @@ def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "num
         if only:
             points = {f: [c for c in cases if c[0] in only] for f, cases in points.items()}
         timing = {"rounds": 3, "seconds": 0.0} if quick else {"rounds": ROUNDS, "seconds": SECONDS}
+        jobs = bool(executors) + (client is not None)  # validate calls, each also warming the speed graphs
         runs = sum(len(cases) for cases in points.values()) * (len(executors) + (client is not None))
-        with tqdm(total=runs + timing["rounds"] * (bool(executors) + (client is not None)), disable=not progress,
+        with tqdm(total=runs + (len(SPEED_GRAPHS) + timing["rounds"]) * jobs, disable=not progress,
                   desc="validating", leave=False) as bar:
             def step(label: str) -> None:
                 bar.set_postfix_str(label, refresh=False)

@@ -12,7 +12,7 @@ user's would. It then cuts the run into ``--chunks`` chunks of time and prints e
 median of every column **relative to that column's overall median**, then the correlation of
 the columns' log chunk-medians. If the host ran at one speed, every ratio would be ~1.00; if
 every host-bound quantity follows one host speed, the columns move together (correlation near 1)
-and scaling a profile by the reference (`depthgraph.cost.Profile.at_host_speed`) is sound; the
+and scaling a profile by one measure of it (`depthgraph.cost.Profile.at_host_speed`) is sound; the
 last line, each column's spread (90th over 10th percentile of single timings), says how much a
 measurement taken at one moment can differ from one taken at another.
 """

@@ -253,34 +253,38 @@ def samples(backend: str = "numpy", only: Sequence[str] | None = None, max_eleme
 # ------------------------------------------------------------------ executor overheads
 
 
-# Real graphs interleave kernels, and on a GPU host a call right after a different one costs more
-# than the same call repeated in a loop (on the lent H100 VM, 10-18 µs more per CuPy call). So the
-# synthetic graphs cycle through four ops; on inputs of ones their values stay 1 (+1, -1, ×1, ÷1).
-CYCLE = ("add", "sub", "mul", "div")
+# Real graphs interleave calls, and on a GPU host a call right after a different one costs more
+# than the same call repeated in a loop: on the lent H100 VMs 10-25 µs more per CuPy call, most
+# after a call down another path (an elementwise op after a cuBLAS product: docs/BENCHMARKS.md).
+# So the synthetic graphs alternate the two paths every algorithm family calls most, an
+# elementwise op and a matrix product; on inputs of ones and an identity matrix ``M`` their values
+# stay 1 or 2 (+1, ·M, −1, ·M).
+CYCLE = ("add", "matmul", "sub", "matmul")
 
 
-def _step(g: Graph, i: int, x: Node, y: Node) -> Node:
-    return g.apply(CYCLE[i % len(CYCLE)], [x, y])
+def _step(g: Graph, i: int, x: Node, y: Node, m: Node) -> Node:
+    op = CYCLE[i % len(CYCLE)]
+    return g.apply(op, [x, m] if op == "matmul" else [x, y])
 
 
 def _chain(length: int) -> Graph:
     """x ← x ∘ y, ``length`` times: one direct group (levels) or one node (eager) per step."""
     g = Graph()
-    x, y = g.input("x", (64,)), g.input("y", (64,))
+    x, y, m = g.input("x", (64,)), g.input("y", (64,)), g.input("M", (64, 64))
     for i in range(length):
-        x = _step(g, i, x, y)
+        x = _step(g, i, x, y, m)
     g.output("x", x)
     return g
 
 
 def _ladder(width: int, length: int) -> Graph:
-    """``width`` rows, each step combining every row with the next row of Y: one group per step
-    whose second operand is a rotation of Y's rows (a take)."""
+    """``width`` rows, each step combining every row with the next row of Y (or M): one group per
+    step whose second operand is a rotation of Y's rows (a take)."""
     g = Graph()
-    rows_in, y = g.input("X", (width, 64)), g.input("Y", (width, 64))
+    rows_in, y, m = g.input("X", (width, 64)), g.input("Y", (width, 64)), g.input("M", (64, 64))
     rows = [rows_in[i] for i in range(width)]
     for i in range(length):
-        rows = [_step(g, i, rows[j], y[(j + 1) % width]) for j in range(width)]
+        rows = [_step(g, i, rows[j], y[(j + 1) % width], m) for j in range(width)]
     g.output("X", ops.stack(rows))
     return g
 
@@ -288,23 +292,24 @@ def _ladder(width: int, length: int) -> Graph:
 def _independent_chains(width: int, length: int) -> Graph:
     """``width`` chains that never meet: with no minimum task work, one Dask task per node."""
     g = Graph()
-    x, y = g.input("x", (width, 64)), g.input("y", (64,))
+    x, y, m = g.input("x", (width, 64)), g.input("y", (64,)), g.input("M", (64, 64))
     for j in range(width):
         row = x[j]
         for i in range(length):
-            row = _step(g, i, row, y)
+            row = _step(g, i, row, y, m)
         g.output(f"x{j}", row)
     return g
 
 
 def _fan(width: int, length: int) -> Graph:
-    """``width`` separate inputs, each row combined with its own input every step: a group per step
-    whose operand is assembled from ``width`` slabs (segments), as a doubling step's are."""
+    """``width`` separate inputs, each row combined with its own input (or M) every step: a group
+    per step whose operand is assembled from ``width`` slabs (segments), as a doubling step's are."""
     g = Graph()
     xs = [g.input(f"x{i}", (64,)) for i in range(width)]
+    m = g.input("M", (64, 64))
     rows = list(xs)
     for i in range(length):
-        rows = [_step(g, i, row, x) for row, x in zip(rows, xs)]
+        rows = [_step(g, i, row, x, m) for row, x in zip(rows, xs)]
     g.output("X", ops.stack(rows))
     return g
 
@@ -320,10 +325,40 @@ OVERHEAD_GRAPHS = {
 }
 
 
-def _inputs(graph: Graph, xp: Any) -> dict[str, Any]:
-    # Ones: the ladders square their values every step, so anything else overflows (and infinities
-    # can run at other speeds); these graphs time the executors' overheads, not the arithmetic.
-    return {name: xp.ones(node.shape) for name, node in graph.inputs.items()}
+# What validation times beside its points, round robin, for the host's speed then (`host_speed`):
+# host-bound on any device, each a second of the overhead graphs' shapes.
+SPEED_GRAPHS = (_chain(200), _ladder(16, 50), _fan(8, 50))
+
+
+def overhead_run(graph: Graph, backend: str, **options: Any) -> Callable[[], Any]:
+    """A no-argument run of a synthetic overhead graph by `depthgraph.execute` with ``options``."""
+    # Ones and an identity M keep every value 1 or 2 (`CYCLE`): anything else grows or shrinks
+    # step by step (and infinities can run at other speeds); these graphs time the executors'
+    # overheads, not the arithmetic.
+    xp = array_module(backend)
+    inputs = {name: xp.eye(node.shape[0]) if name == "M" else xp.ones(node.shape)
+              for name, node in graph.inputs.items()}
+    return lambda: execute(graph, inputs, backend=backend, **options)
+
+
+def host_speed(profile: Profile, seconds: Sequence[float]) -> float:
+    """How many times slower the host runs than when ``profile`` was calibrated, from the levels
+    executor's ``seconds`` for each of `SPEED_GRAPHS` timed now: the median of measured over
+    predicted. Their time is nearly all host time, and fitted with the profile's overheads, so it
+    follows the host as the graphs the profile predicts do (`depthgraph.cost.Profile.at_host_speed`).
+
+    >>> from depthgraph.prediction import predict
+    >>> p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
+    >>> predicted = [predict(graph, "levels", p).seconds for graph in SPEED_GRAPHS]
+    >>> round(host_speed(p, [1.5 * s for s in predicted]), 9)  # every graph 1.5 times its prediction
+    1.5
+    """
+    from depthgraph.prediction import predict
+
+    if len(seconds) != len(SPEED_GRAPHS):
+        raise ParameterError(f"host_speed needs one time per speed graph ({len(SPEED_GRAPHS)}), got {len(seconds)}")
+    return float(np.median([measured / predict(graph, "levels", profile).seconds
+                            for graph, measured in zip(SPEED_GRAPHS, seconds)]))
 
 
 def _fit_overheads(executor: str, names: tuple[str, ...], rows: list[tuple[list[float], float, float]]) -> dict:
@@ -351,12 +386,8 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any, seconds
     runs += [(f"dask-{name}", graph, {"executor": "dask", "scheduler": scheduler, "blocks": 1, "min_task_work": 0})
              for name, scheduler in schedulers for graph in OVERHEAD_GRAPHS["dask"]]
 
-    def run(graph: Graph, options: dict[str, Any]) -> Callable[[], Any]:
-        inputs = _inputs(graph, clock.xp)
-        return lambda: execute(graph, inputs, backend=profile.backend, **options)
-
-    walls = clock.walls([run(graph, options) for _, graph, options in runs], OVERHEAD_ROUNDS, seconds,
-                        progress=progress)
+    walls = clock.walls([overhead_run(graph, profile.backend, **options) for _, graph, options in runs],
+                        OVERHEAD_ROUNDS, seconds, progress=progress)
     timed: dict[str, list[float]] = {}
     for (kind, _, options), (wall, reference) in zip(runs, walls):
         timed.setdefault(kind, []).append(wall if options.get("cuda_graph") else

@@ -95,7 +95,7 @@ class Profile:
 
     Host costs hold at one speed of the host: the one at which its reference
     (`depthgraph.timing.Clock.reference`) took ``host_reference`` seconds (0: not recorded);
-    `at_host_speed` gives the profile for the host as it runs at another time.
+    `at_host_speed` gives the profile for the host running faster or slower.
 
     >>> p = Profile("numpy", "test CPU", {"numpy": "2"}, "2026-11-22",
     ...             {"add:impl": CallModel(Linear(1e-6, 1e-9))}, {"eager:node": 1e-6})
@@ -148,27 +148,23 @@ it covers add; calibrate with a version that includes it
                                "(with this version) to predict cuda_graph=True")
         return calls
 
-    def at_host_speed(self, reference: float) -> Profile:
-        """This profile for the host while its reference takes ``reference`` seconds: every host cost
-        (call models' host parts, overheads but `DEVICE_OVERHEADS`) times ``reference /
-        host_reference``; device costs unchanged.
+    def at_host_speed(self, factor: float) -> Profile:
+        """This profile for the host running ``factor`` times slower than at calibration (as
+        `depthgraph.calibrate.host_speed` measures it): every host cost (call models' host parts,
+        overheads but `DEVICE_OVERHEADS`) times ``factor``; device costs unchanged.
 
         >>> p = Profile("cupy", "GPU", {}, "", {"add:impl": CallModel(Linear(1e-5), Linear(2e-6))},
         ...             {"levels:group": 4e-6, "graphs:kernel": 2e-7}, synchronous=False, host_reference=1e-3)
-        >>> q = p.at_host_speed(2e-3)  # the host twice as slow: its costs double, the device's do not
+        >>> q = p.at_host_speed(2.0)  # the host twice as slow: its costs double, the device's do not
         >>> q.call("add", "impl").host.latency, q.call("add", "impl").device.latency, q.overheads
         (2e-05, 2e-06, {'levels:group': 8e-06, 'graphs:kernel': 2e-07})
         """
-        if self.host_reference <= 0:
-            raise ProfileError("the profile has no host reference (calibrated by an older version): recalibrate "
-                               "to scale it to the host's speed")
-        if not reference > 0 or not np.isfinite(reference):
-            raise ProfileError(f"a host reference is a positive number of seconds, got {reference!r}")
-        factor = reference / self.host_reference
+        if not factor > 0 or not np.isfinite(factor):
+            raise ProfileError(f"a host speed is a positive factor, got {factor!r}")
         calls = {kind: replace(m, host=m.host.scaled(factor)) for kind, m in self.calls.items()}
         overheads = {name: seconds * (1.0 if name in DEVICE_OVERHEADS else factor)
                      for name, seconds in self.overheads.items()}
-        return replace(self, calls=calls, overheads=overheads, host_reference=reference)
+        return replace(self, calls=calls, overheads=overheads, host_reference=self.host_reference * factor)
 
     def overhead(self, name: str) -> float:
         """Seconds of executor overhead ``name``; a clear error if the profile lacks it."""

@@ -44,17 +44,20 @@ def test_quick_job_writes_profile_csv_plot_and_summary(tmp_path):
         assert r.host_speed > 0 and r.predicted_at_host_speed_s > 0
 
 
-def test_prediction_scaled_to_the_hosts_speed_follows_it(tmp_path, monkeypatch):
-    # A host that runs twice as slow as at calibration while measured: on NumPy every cost is the
-    # host's, so the scaled prediction is twice the profile's.
+def test_prediction_at_the_hosts_speed_follows_the_speed_graphs(tmp_path, monkeypatch):
+    # The speed graphs timed at twice their predictions: the host runs twice as slow as at
+    # calibration, and on NumPy every cost is the host's, so the scaled prediction is twice the profile's.
+    from depthgraph.calibrate import SPEED_GRAPHS
     from depthgraph.cost import Profile
+    from depthgraph.prediction import predict
     from depthgraph.timing import Clock
 
     job(tmp_path, executors=("levels",), quick=True, progress=False, only=["recurrence"])
     profile = Profile.load(tmp_path / "profile.json")
-    monkeypatch.setattr(Clock, "reference", lambda self: 2 * profile.host_reference)
+    slow = [(2 * predict(g, "levels", profile).seconds, 1.0) for g in SPEED_GRAPHS]
+    monkeypatch.setattr(Clock, "walls", lambda self, runs, *a, **k: [(0.5, 1.0)] * (len(runs) - len(slow)) + slow)
     (r,) = job(tmp_path / "again", profile, executors=("levels",), quick=True, progress=False, only=["recurrence"])
-    assert r.host_speed == pytest.approx(2.0)
+    assert r.host_speed == pytest.approx(2.0) and r.measured_s == 0.5
     assert r.predicted_at_host_speed_s == pytest.approx(2 * r.predicted_s)
 
 
@@ -68,16 +71,3 @@ def test_cli_errors_are_one_line_exit_2(argv, message, capsys, tmp_path, monkeyp
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
-
-
-def test_a_profile_without_a_host_reference_is_predicted_as_calibrated(tmp_path):
-    import dataclasses
-    import math
-
-    from depthgraph.cost import Profile
-
-    job(tmp_path, executors=("levels",), quick=True, progress=False, only=["conv-fft"])
-    older = dataclasses.replace(Profile.load(tmp_path / "profile.json"), host_reference=0.0)  # an older version's
-    (r,) = job(tmp_path / "again", older, executors=("levels",), quick=True, progress=False, only=["conv-fft"])
-    assert math.isnan(r.host_speed) and r.predicted_s == r.predicted_at_host_speed_s
-    assert "nan" in summary([r])
