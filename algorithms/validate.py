@@ -13,9 +13,8 @@ each is timed across the same phases, at the host's median speed over them. Betw
 and validation the host's speed moves too (on the lent H100s by up to 1.2× between consecutive
 jobs), so the synthetic graphs of `depthgraph.calibrate.SPEED_GRAPHS` — never these points — are
 timed in the same rounds, and the host's speed measured by them against the profile
-(`depthgraph.calibrate.host_speed`). Each result carries two predictions: the profile's as
-calibrated, and the same at the host's speed while measured
-(`depthgraph.cost.Profile.at_host_speed`).
+(`depthgraph.calibrate.host_speed`). The prediction judged is the profile's at that speed
+(`depthgraph.cost.Profile.at_host_speed`); the profile's as calibrated is reported beside it.
 """
 
 from __future__ import annotations
@@ -63,7 +62,7 @@ EXECUTORS = {"levels": ("levels", {}), "graphs": ("levels", {"cuda_graph": True}
              "dask": ("dask", {})}
 
 COLUMNS = ("family", "algorithm", "sizes", "executor", "nodes", "steps", "predicted_s", "measured_s",
-           "rel_error", "launch_s", "throughput_s", "host_speed", "predicted_at_host_speed_s")
+           "rel_error", "launch_s", "throughput_s", "host_speed", "predicted_as_calibrated_s")
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,8 @@ class Result:
     """One (point, executor): predicted and measured seconds and the model's launch/throughput split.
 
     ``host_speed``: how many times slower the host ran while measuring than at calibration (1.3:
-    1.3× slower; `depthgraph.calibrate.host_speed`); ``predicted_s`` is the profile's prediction,
-    ``predicted_at_host_speed_s`` the same at that speed.
+    1.3× slower; `depthgraph.calibrate.host_speed`); ``predicted_s`` (and its launch/throughput
+    split) is the profile's prediction at that speed, ``predicted_as_calibrated_s`` the profile's own.
     """
 
     family: str
@@ -86,7 +85,7 @@ class Result:
     launch_s: float
     throughput_s: float
     host_speed: float
-    predicted_at_host_speed_s: float
+    predicted_as_calibrated_s: float
 
     @property
     def rel_error(self) -> float:
@@ -145,10 +144,10 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
         def predict(p: Profile) -> depthgraph.Prediction:
             return depthgraph.predict(graph, run_by, p, workers=workers, scheduler=scheduler_name, **options)
 
-        predicted = predict(profile)
+        predicted = predict(at_speed)
         results.append(Result(family, name, sizes_text, label or executor, len(graph.nodes), steps,
                               predicted.seconds, measured, predicted.launch, predicted.throughput, speed,
-                              predict(at_speed).seconds))
+                              predict(profile).seconds))
     return results
 
 
@@ -162,8 +161,8 @@ def write_csv(results: Sequence[Result], path: str | Path) -> None:
 
 def summary(results: Sequence[Result]) -> str:
     """A table of every point (``host``: the host's speed while measured, `Result.host_speed`), then
-    per executor the median and largest |error| — also of the prediction scaled to the host's
-    speed — and per family the share of predicted time the model puts on launches (depth) vs
+    per executor the median and largest |error| — also of the profile's prediction as calibrated —
+    and per family the share of predicted time the model puts on launches (depth) vs
     throughput (work)."""
     header = (f"{'algorithm':<24}{'sizes':<18}{'executor':<11}{'steps':>7}{'predicted ms':>14}{'measured ms':>13}"
               f"{'error':>8}{'launch':>8}{'host':>6}")
@@ -175,10 +174,10 @@ def summary(results: Sequence[Result]) -> str:
     for executor in dict.fromkeys(r.executor for r in results):
         mine = [r for r in results if r.executor == executor]
         errors = [abs(r.rel_error) for r in mine]
-        scaled = [abs(r.predicted_at_host_speed_s / r.measured_s - 1) for r in mine]
+        calibrated = [abs(r.predicted_as_calibrated_s / r.measured_s - 1) for r in mine]
         lines.append(f"{executor}: {len(errors)} points, median |error| {statistics.median(errors):.1%}, "
-                     f"max {max(errors):.1%} (scaled to the host's speed: median "
-                     f"{statistics.median(scaled):.1%}, max {max(scaled):.1%})")
+                     f"max {max(errors):.1%} (as calibrated, not at the host's speed: median "
+                     f"{statistics.median(calibrated):.1%}, max {max(calibrated):.1%})")
     for family in dict.fromkeys(r.family for r in results):
         mine = [r for r in results if r.family == family]
         launch = sum(r.launch_s for r in mine) / sum(r.predicted_s for r in mine)

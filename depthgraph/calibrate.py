@@ -326,8 +326,9 @@ OVERHEAD_GRAPHS = {
 
 
 # What validation times beside its points, round robin, for the host's speed then (`host_speed`):
-# host-bound on any device, each a second of the overhead graphs' shapes.
-SPEED_GRAPHS = (_chain(200), _ladder(16, 50), _fan(8, 50))
+# the levels executor's overhead graphs, host-bound on any device, whose times the profile's
+# overheads were fitted to.
+SPEED_GRAPHS = tuple(OVERHEAD_GRAPHS["levels"])
 
 
 def overhead_run(graph: Graph, backend: str, **options: Any) -> Callable[[], Any]:
@@ -344,8 +345,10 @@ def overhead_run(graph: Graph, backend: str, **options: Any) -> Callable[[], Any
 def host_speed(profile: Profile, seconds: Sequence[float]) -> float:
     """How many times slower the host runs than when ``profile`` was calibrated, from the levels
     executor's ``seconds`` for each of `SPEED_GRAPHS` timed now: the median of measured over
-    predicted. Their time is nearly all host time, and fitted with the profile's overheads, so it
-    follows the host as the graphs the profile predicts do (`depthgraph.cost.Profile.at_host_speed`).
+    predicted. Their time is nearly all host time, and the profile was fitted to it, so the ratio
+    is about 1 at calibration's speed and follows the host's Python and launches as they run now
+    (on the lent H100s it moved from 1.27 to 0.74 within five minutes, as the reference call loop
+    of `depthgraph.timing` moved from 1.21 to 0.82); `depthgraph.cost.Profile.at_host_speed` applies it.
 
     >>> from depthgraph.prediction import predict
     >>> p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)

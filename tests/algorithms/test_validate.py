@@ -9,20 +9,20 @@ from algorithms.validate import COLUMNS, Result, job, summary, write_csv
 from depthgraph.cli import main
 
 
-def result(algorithm, executor, predicted, measured, launch=None, family="ssm", at_host_speed=None):
+def result(algorithm, executor, predicted, measured, launch=None, family="ssm", as_calibrated=None):
     launch = predicted if launch is None else launch
-    at_host_speed = predicted if at_host_speed is None else at_host_speed
+    as_calibrated = predicted if as_calibrated is None else as_calibrated
     return Result(family, algorithm, "L=8", executor, 10, 4, predicted, measured, launch, predicted - launch, 1.0,
-                  at_host_speed)
+                  as_calibrated)
 
 
 def test_relative_error_and_summary_by_hand():
-    rows = [result("a", "levels", 1.1, 1.0, at_host_speed=0.7), result("b", "levels", 0.5, 1.0),
+    rows = [result("a", "levels", 1.1, 1.0, as_calibrated=0.7), result("b", "levels", 0.5, 1.0),
             result("c", "levels", 2.0, 2.0), result("a", "eager", 3.0, 2.0, launch=1.5, family="conv")]
     assert [r.rel_error for r in rows] == [pytest.approx(0.1), -0.5, 0.0, 0.5]
     text = summary(rows)
     assert (f"levels: 3 points, median |error| {statistics.median([0.1, 0.5, 0.0]):.1%}, max 50.0% "
-            f"(scaled to the host's speed: median 30.0%, max 50.0%)") in text
+            f"(as calibrated, not at the host's speed: median 30.0%, max 50.0%)") in text
     assert "conv: the model attributes 50% of predicted time to launches, 50% to throughput" in text
 
 
@@ -40,13 +40,13 @@ def test_quick_job_writes_profile_csv_plot_and_summary(tmp_path):
     for name in ("profile.json", "validation.csv", "validation.png", "validation.txt"):
         assert (tmp_path / name).stat().st_size > 0
     assert len(list(csv.DictReader(open(tmp_path / "validation.csv")))) == len(results)
-    for r in results:  # also predicted for the host's speed while measured, from the saved profile's models
-        assert r.host_speed > 0 and r.predicted_at_host_speed_s > 0
+    for r in results:  # also predicted as calibrated, from the saved profile's models
+        assert r.host_speed > 0 and r.predicted_as_calibrated_s > 0
 
 
 def test_prediction_at_the_hosts_speed_follows_the_speed_graphs(tmp_path, monkeypatch):
     # The speed graphs timed at twice their predictions: the host runs twice as slow as at
-    # calibration, and on NumPy every cost is the host's, so the scaled prediction is twice the profile's.
+    # calibration, and on NumPy every cost is the host's, so the judged prediction is twice the profile's.
     from depthgraph.calibrate import SPEED_GRAPHS
     from depthgraph.cost import Profile
     from depthgraph.prediction import predict
@@ -58,7 +58,7 @@ def test_prediction_at_the_hosts_speed_follows_the_speed_graphs(tmp_path, monkey
     monkeypatch.setattr(Clock, "walls", lambda self, runs, *a, **k: [(0.5, 1.0)] * (len(runs) - len(slow)) + slow)
     (r,) = job(tmp_path / "again", profile, executors=("levels",), quick=True, progress=False, only=["recurrence"])
     assert r.host_speed == pytest.approx(2.0) and r.measured_s == 0.5
-    assert r.predicted_at_host_speed_s == pytest.approx(2 * r.predicted_s)
+    assert r.predicted_s == pytest.approx(2 * r.predicted_as_calibrated_s)
 
 
 @pytest.mark.parametrize("argv, message", [
