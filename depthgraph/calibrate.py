@@ -213,7 +213,8 @@ def _gather_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Ite
                 # pieces of two shapes, as a gather's are (CuPy has a cheaper kernel for pieces all alike)
                 elements = (pieces * rows - (pieces + 1) // 2) * width
                 if pieces * rows * width <= max_elements:
-                    yield Sample(f"concatenate:{concatenate_form(pieces)}", pieces, 2 * elements * 8, slab,
+                    form = concatenate_form(pieces, elements * 8)
+                    yield Sample(f"concatenate:{form}", pieces, 2 * elements * 8, slab,
                                  lambda xp, a, m=pieces: xp.concatenate([a[0][(i + 1) % 2:] for i in range(m)]),
                                  f"{label} pieces={pieces}")
 

@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
+import depthgraph.prediction
 from depthgraph.calibrate import MAX_COPIES, OVERHEAD_OPS, ROTATE_BYTES, calibrate, samples
 from depthgraph.errors import ParameterError
 from depthgraph.timing import Clock
@@ -128,3 +129,15 @@ def test_gather_samples_count_concatenated_pieces_as_work():
         # pieces of two shapes, as a gather's are: every other one a row short
         assert len(out) == s.work * len(slab) - (s.work + 1) // 2 and s.nbytes == 2 * out.nbytes
     assert not [s for s in chosen if s.kind == "copyto:buffer"]  # CUDA-graph replay's copies: CuPy only
+
+
+
+def test_large_concatenated_pieces_are_sampled_as_copies(monkeypatch):
+    # Pieces averaging TABLE_PIECE_BYTES or more CuPy copies one by one, however many: with the
+    # threshold at 64 bytes (8 float64s), the samples of 9 or more pieces fall on both sides.
+    monkeypatch.setattr(depthgraph.prediction, "TABLE_PIECE_BYTES", 64)
+    chosen = [s for s in samples("numpy", only=["add"], max_elements=4096) if s.kind.startswith("concatenate")]
+    for s in chosen:
+        average = s.nbytes / 2 / s.work  # bytes read per piece
+        assert s.kind == ("concatenate:table" if s.work > 8 and average < 64 else "concatenate:pieces")
+    assert {s.kind for s in chosen if s.work > 8} == {"concatenate:table", "concatenate:pieces"}

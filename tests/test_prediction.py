@@ -90,14 +90,15 @@ def test_a_product_with_one_element_out_is_its_own_kind_of_call(rows, form):
     assert depthgraph.prediction.eager_units(g)[0].calls == (expected,)
 
 
-@pytest.mark.parametrize("inputs, form", [(8, "pieces"), (9, "table")])
-def test_a_gather_from_many_slabs_is_one_concatenate_of_cupys_kind(inputs, form):
+@pytest.mark.parametrize("inputs, size, form", [(8, 8, "pieces"), (9, 8, "table"), (9, 2 ** 18, "pieces")])
+def test_a_gather_from_many_slabs_is_one_concatenate_of_cupys_kind(inputs, size, form):
     # exp of each of n separate inputs: one group whose operand is n free slices, concatenated —
-    # up to 8 pieces CuPy copies each, more in one kernel (two kinds of call).
+    # up to 8 pieces CuPy copies each, more in one kernel unless they average 2 MiB or more
+    # (2^18 float64s: 2 MiB), which it copies each again (two kinds of call).
     g = depthgraph.Graph()
-    g.output("y", ops.stack([ops.exp(g.input(f"x{i}", (8,))) for i in range(inputs)]))
+    g.output("y", ops.stack([ops.exp(g.input(f"x{i}", (size,))) for i in range(inputs)]))
     exp_group = depthgraph.schedule(g).groups[0]
-    assert group_calls(exp_group)[0] == Call("concatenate", form, inputs, 2 * inputs * 8 * 8)
+    assert group_calls(exp_group)[0] == Call("concatenate", form, inputs, 2 * inputs * size * 8)
 
 
 def test_a_batched_solve_costs_the_device_its_steps_once_by_hand():
