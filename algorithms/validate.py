@@ -8,7 +8,7 @@ profile from ``depthgraph calibrate`` — which only ever timed microbenchmarks 
 graphs, never these — and reports the relative error.
 
 The host's speed changes in phases seconds long while a machine runs (`depthgraph.timing`), so
-all points are timed together, round robin over half a minute (`depthgraph.timing.Clock.walls`):
+all points are timed together, round robin over 45 s or more (`depthgraph.timing.Clock.walls`):
 each is timed across the same phases, at the host's median speed over them. Between calibration
 and validation the host's speed moves too (on the lent H100s by up to 1.2× between consecutive
 jobs), so the synthetic graphs of `depthgraph.calibrate.SPEED_GRAPHS` — never these points — are
@@ -93,7 +93,7 @@ class Result:
         return (self.predicted_s - self.measured_s) / self.measured_s
 
 
-ROUNDS, SECONDS = 15, 30.0  # timing: at least this many rounds over at least this many seconds (`Clock.walls`)
+ROUNDS, SECONDS = 25, 45.0  # timing: at least this many rounds over at least this many seconds (`Clock.walls`)
 
 
 def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: dict | None = None,
