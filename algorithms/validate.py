@@ -10,9 +10,9 @@ graphs, never these — and reports the relative error.
 The host's speed changes in phases seconds long while a machine runs (`depthgraph.timing`), so
 all points are timed together, round robin over 45 s or more (`depthgraph.timing.Clock.walls`):
 each is timed across the same phases, at the host's median speed over them. Between calibration
-and validation the host's speed moves too (on the lent H100s by up to 1.2× between consecutive
-jobs), so the synthetic graphs of `depthgraph.calibrate.SPEED_GRAPHS` — never these points — are
-timed in the same rounds, and the host's speed measured by them against the profile
+and validation the host's speed moves too (on the lent H100s by 1.7× within five minutes), so
+the synthetic graphs of `depthgraph.calibrate.SPEED_GRAPHS` — never these points — are timed in
+the same rounds, and the host's speed measured by them against the profile
 (`depthgraph.calibrate.host_speed`). The prediction judged is the profile's at that speed
 (`depthgraph.cost.Profile.at_host_speed`); the profile's as calibrated is reported beside it.
 """

@@ -12,7 +12,9 @@ measured, by as much as a cost model's error. So a `Clock` also times a fixed *r
 (`depthgraph.cost.Profile.host_reference`), and a prediction for the host as it runs now scales
 them (`depthgraph.cost.Profile.at_host_speed`). The reference follows the runs only partly (and
 scaling by it made validation's error larger as often as smaller), so runs that are to be
-compared are timed together, round robin (`Clock.walls`): all across the same phases.
+compared are timed together, round robin (`Clock.walls`): all across the same phases, and
+validation measures the host's speed with calibration's own overhead graphs timed in its rounds
+(`depthgraph.calibrate.host_speed`).
 """
 
 from __future__ import annotations
