@@ -106,8 +106,8 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
     its overheads are the profile's ``dask-distributed`` ones), ``workers`` the P it is predicted for.
     Every (point, executor) is timed round robin with all the others and the speed graphs,
     ``rounds`` rounds over at least ``seconds`` (`depthgraph.timing.Clock.walls`): all are timed
-    across the same phases of the host's speed. ``progress(step)`` follows the warm-ups and rounds; ``label`` names the
-    executor in the results (default: the executor's name).
+    across the same phases of the host's speed. ``progress(step)`` follows the warm-ups and
+    rounds; ``label`` names the executor in the results (default: the executor's name).
 
     >>> from depthgraph.calibrate import calibrate
     >>> used = {node.op for node in get("recurrence").build(L=8, n=2).nodes} - {"input"}

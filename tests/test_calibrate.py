@@ -141,3 +141,11 @@ def test_large_concatenated_pieces_are_sampled_as_copies(monkeypatch):
         average = s.nbytes / 2 / s.work  # bytes read per piece
         assert s.kind == ("concatenate:table" if s.work > 8 and average < 64 else "concatenate:pieces")
     assert {s.kind for s in chosen if s.work > 8} == {"concatenate:table", "concatenate:pieces"}
+
+
+def test_host_speed_needs_one_time_per_speed_graph():
+    from depthgraph.calibrate import SPEED_GRAPHS, host_speed
+    from depthgraph.cost import Profile
+
+    with pytest.raises(ParameterError, match=f"one time per speed graph \\({len(SPEED_GRAPHS)}\\), got 1"):
+        host_speed(Profile("numpy", "test CPU", {}, "", {}), [1.0])
