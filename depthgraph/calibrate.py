@@ -52,8 +52,9 @@ from depthgraph.errors import ParameterError
 from depthgraph.executors import execute
 from depthgraph.executors.backend import array_module
 from depthgraph.executors.cuda_graphs import CapturableCupy, copy_into
+from depthgraph.executors.dask import task_plan
 from depthgraph.ir import Graph, Node
-from depthgraph.prediction import concatenate_form, impl_form
+from depthgraph.prediction import LEVELS_OVERHEADS, concatenate_form, eager_units, impl_form, levels_units, predict
 from depthgraph.timing import Clock
 
 # ------------------------------------------------------------------ what is sampled
@@ -357,8 +358,6 @@ def host_speed(profile: Profile, seconds: Sequence[float]) -> float:
     >>> round(host_speed(p, [1.5 * s for s in predicted]), 9)  # every graph 1.5 times its prediction
     1.5
     """
-    from depthgraph.prediction import predict
-
     if len(seconds) != len(SPEED_GRAPHS):
         raise ParameterError(f"host_speed needs one time per speed graph ({len(SPEED_GRAPHS)}), got {len(seconds)}")
     return float(np.median([measured / predict(graph, "levels", profile).seconds
@@ -376,9 +375,6 @@ def _fit_overheads(executor: str, names: tuple[str, ...], rows: list[tuple[list[
 
 def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any, seconds: float,
                             progress: Callable[[str], None]) -> dict[str, float]:
-    from depthgraph.executors.dask import task_plan
-    from depthgraph.prediction import LEVELS_OVERHEADS, eager_units, levels_units, predict
-
     # Every overhead graph under every executor, timed round robin (`Clock.walls`: all across the
     # same phases of the host's speed, as validation times its points) and taken to the profile's
     # reference host speed; a replay is device-bound, so it is taken as measured.

@@ -9,12 +9,12 @@ overall medians, with correlations of 0.88–1.00 between them (``bench/host_spe
 docs/BENCHMARKS.md, fifth session). A host-bound run's time therefore depends on when it is
 measured, by as much as a cost model's error. So a `Clock` also times a fixed *reference*
 (`Clock.reference`): calibration keeps host costs at one reference speed
-(`depthgraph.cost.Profile.host_reference`), and a prediction for the host as it runs now scales
-them (`depthgraph.cost.Profile.at_host_speed`). The reference follows the runs only partly (and
-scaling by it made validation's error larger as often as smaller), so runs that are to be
-compared are timed together, round robin (`Clock.walls`): all across the same phases, and
-validation measures the host's speed with calibration's own overhead graphs timed in its rounds
-(`depthgraph.calibrate.host_speed`).
+(`depthgraph.cost.Profile.host_reference`), and a prediction for the host as it runs at another
+time scales them by its speed then (`depthgraph.cost.Profile.at_host_speed`). The reference
+follows the runs only partly (and scaling by it made validation's error larger as often as
+smaller), so runs that are to be compared are timed together, round robin (`Clock.walls`): all
+across the same phases, and validation measures the host's speed with calibration's own
+overhead graphs timed in its rounds (`depthgraph.calibrate.host_speed`).
 """
 
 from __future__ import annotations
