@@ -2,7 +2,7 @@
 
 What is timed is exactly what the executors call — an op's ``impl`` on one member, its
 ``batched`` form on k stacked members (with the executor's final contiguous copy), the same with
-one operand shared, its ``packed`` form, and the gathers' ``take`` and ``concatenate`` — at a
+one operand shared, its ``packed`` form, and the levels executor's gathers — at a
 spread of shape footprints, on arrays of random data.
 
 **Timing.** Each footprint: a warm-up, then ``trials`` trials of R back-to-back calls (R sized
@@ -49,12 +49,12 @@ import numpy as np
 from depthgraph import ops
 from depthgraph.cost import CallModel, Linear, Profile, fit_linear, nnls
 from depthgraph.errors import ParameterError
-from depthgraph.executors import execute
+from depthgraph.executors import execute, gathers
 from depthgraph.executors.backend import array_module
 from depthgraph.executors.cuda_graphs import CapturableCupy, copy_into
 from depthgraph.executors.dask import task_plan
 from depthgraph.ir import Graph, Node
-from depthgraph.prediction import LEVELS_OVERHEADS, concatenate_form, eager_units, impl_form, levels_units, predict
+from depthgraph.prediction import LEVELS_OVERHEADS, eager_units, impl_form, levels_units, predict
 from depthgraph.timing import Clock
 
 # ------------------------------------------------------------------ what is sampled
@@ -129,7 +129,8 @@ _SPECIMENS: dict[str, tuple] = {
 }
 
 BATCH_SIZES = (8, 256)
-CONCATENATED = (2, 4, 8, 9, 16, 32)  # pieces: both sides of `depthgraph.prediction.COPIED_PIECES`
+GATHERED = (1, 2, 8, 32, 256)  # slabs a sampled gather reads: one, a few, past one kernel size, a full launch
+SCATTERED_ELEMENTS = 2 ** 21  # scattered gathers list an entry per element: kept to 48 MiB of entries
 
 
 def _member(spec_name: str, s: int) -> Node:
@@ -196,28 +197,26 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
 
 
 def _gather_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Iterable[Sample]:
-    """The levels executor's copies: rows and flat positions taken from a slab, pieces concatenated
-    (work: the number of pieces; a kind for each of CuPy's two ways, `concatenate_form`)."""
+    """The levels executor's copies (`depthgraph.executors.gathers`): half the rows of each of
+    several slabs, in a random order — whole rows (runs as long as a row), or as many scattered
+    elements (runs of one). Steps: the slabs read."""
     for rows in (2 ** i for i in range(1, 23, 3)):
         for width in (1, 64, 4096):
-            if rows * width > max_elements:
-                continue
-            slab = lambda r=rows, w=width: [_random(xp, rng, (r, w), "float64", False)]
-            picked = xp.asarray(rng.permutation(rows)[: max(rows // 2, 1)])
-            flat = xp.asarray(rng.permutation(rows * width)[: max(rows * width // 2, 1)])
-            label = f"rows={rows} width={width}"
-            yield Sample("take:rows", 0, 2 * int(picked.size) * width * 8, slab,
-                         lambda xp, a, i=picked: xp.take(a[0], i, axis=0), label)
-            yield Sample("take:flat", 0, 2 * int(flat.size) * 8, slab,
-                         lambda xp, a, i=flat: xp.take(a[0].reshape(-1), i), label)
-            for pieces in CONCATENATED:
-                # pieces of two shapes, as a gather's are (CuPy has a cheaper kernel for pieces all alike)
-                elements = (pieces * rows - (pieces + 1) // 2) * width
-                if pieces * rows * width <= max_elements:
-                    form = concatenate_form(pieces, elements * 8)
-                    yield Sample(f"concatenate:{form}", pieces, 2 * elements * 8, slab,
-                                 lambda xp, a, m=pieces: xp.concatenate([a[0][(i + 1) % 2:] for i in range(m)]),
-                                 f"{label} pieces={pieces}")
+            for sources in GATHERED:
+                if sources * rows * width > max_elements:
+                    continue
+                picked = max(rows // 2, 1)
+                shape = (rows, width)
+                slabs = lambda n=sources, r=shape: [_random(xp, rng, r, "float64", False) for _ in range(n)]
+                where = np.split(rng.permutation(sources * picked), sources)  # each value's place in the result
+                layouts = {"rows": [(s, where[s], rng.permutation(rows)[:picked] * width) for s in range(sources)]}
+                if width > 1 and sources * picked * width <= SCATTERED_ELEMENTS:
+                    scattered = (rng.permutation(rows * width)[:picked * width].reshape(picked, width) for _ in where)
+                    layouts["scattered"] = [(s, where[s], positions) for s, positions in enumerate(scattered)]
+                for layout, pieces in layouts.items():
+                    copy = gathers.plan(width, pieces)
+                    yield Sample("gather:copy", 0, copy.nbytes(8), slabs, lambda xp, a, c=copy: c.run(xp, a),
+                                 f"rows={rows} width={width} sources={sources} {layout}", sources)
 
 
 def _replay_copy_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Iterable[Sample]:
@@ -235,8 +234,8 @@ def samples(backend: str = "numpy", only: Sequence[str] | None = None, max_eleme
     overhead graphs (`OVERHEAD_OPS`), and the gathers.
 
     >>> kinds = {s.kind for s in samples("numpy", only=["matmul"], max_elements=4096)}
-    >>> sorted(k for k in kinds if k.startswith(("matmul", "take")))
-    ['matmul:batched', 'matmul:dot', 'matmul:impl', 'matmul:shared', 'take:flat', 'take:rows']
+    >>> sorted(k for k in kinds if k.startswith(("matmul", "gather")))
+    ['gather:copy', 'matmul:batched', 'matmul:dot', 'matmul:impl', 'matmul:shared']
     """
     xp = array_module(backend)
     max_elements = max_elements or (2 ** 24 if backend == "cupy" else 2 ** 22)
@@ -281,7 +280,7 @@ def _chain(length: int) -> Graph:
 
 def _ladder(width: int, length: int) -> Graph:
     """``width`` rows, each step combining every row with the next row of Y (or M): one group per
-    step whose second operand is a rotation of Y's rows (a take)."""
+    step whose second operand is a rotation of Y's rows (a copying gather)."""
     g = Graph()
     rows_in, y, m = g.input("X", (width, 64)), g.input("Y", (width, 64)), g.input("M", (64, 64))
     rows = [rows_in[i] for i in range(width)]

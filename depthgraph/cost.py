@@ -16,8 +16,8 @@ A call kind is ``"op:form"``: ``impl`` (one node's op, as the eager executor and
 groups call it; ``dot`` for a matrix product with one element out,
 `depthgraph.prediction.impl_form`), ``batched`` (a group of k nodes in one call), ``shared`` (a
 batched call with an operand shared by the group — for matmul one GEMM), ``packed`` (a
-concatenate of k·m operands); gathers are ``take:rows``, ``take:flat`` and ``concatenate:pieces`` or
-``concatenate:table`` (`depthgraph.prediction.concatenate_form`).
+concatenate of k·m operands); the levels executor's copying gathers are ``gather:copy``
+(`depthgraph.executors.gathers`), their steps the slabs they read.
 """
 
 from __future__ import annotations

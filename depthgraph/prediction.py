@@ -39,11 +39,6 @@ from depthgraph.ir import Graph, Node
 
 EXECUTORS = ("eager", "levels", "dask")
 LEVELS_OVERHEADS = ("direct", "group", "segment", "gather")
-# CuPy concatenates more than COPIED_PIECES arrays averaging under TABLE_PIECE_BYTES in one kernel
-# that reads a table of their addresses uploaded from the host, and others by one copy kernel
-# each (cupy/_core/_routines_manipulation.pyx, `_concatenate`): two regimes, two kinds of call.
-COPIED_PIECES = 8
-TABLE_PIECE_BYTES = 2 * 2 ** 20
 
 
 def impl_form(node: Node) -> str:
@@ -58,17 +53,6 @@ def impl_form(node: Node) -> str:
     ('impl', 'dot')
     """
     return "dot" if node.op == "matmul" and ops.size(node.shape) == 1 else "impl"
-
-
-def concatenate_form(pieces: int, nbytes: int) -> str:
-    """The call kind of concatenating ``pieces`` arrays of ``nbytes`` in all: ``"table"`` (one kernel
-    reading an uploaded table of addresses) for more than `COPIED_PIECES` pieces averaging under
-    `TABLE_PIECE_BYTES`, else ``"pieces"`` (one copy each).
-
-    >>> concatenate_form(8, 64), concatenate_form(9, 72), concatenate_form(9, 9 * 2 ** 21)
-    ('pieces', 'table', 'pieces')
-    """
-    return "table" if pieces > COPIED_PIECES and nbytes < TABLE_PIECE_BYTES * pieces else "pieces"
 
 
 @dataclass(frozen=True)
@@ -148,19 +132,10 @@ def eager_units(graph: Graph) -> list[Unit]:
 
 
 def _gather_calls(gather: Gather, itemsize: int) -> list[Call]:
-    """The copies `depthgraph.executors.levels` makes to assemble one operand (none for a view)."""
-    member = ops.size(gather.shape)
-    calls = [Call("take", kind, 0, 2 * n * itemsize)
-             for _, kind, index in gather.segments
-             if not (kind == "blocks" or isinstance(index, slice))
-             for n in [len(index) * (member if kind == "rows" else 1)]]
-    total = 2 * gather.count * member * itemsize  # read and written
-    if len(gather.segments) > 1:  # its work: the pieces (under CUDA-graph capture, one copy each)
-        pieces = len(gather.segments)
-        calls.append(Call("concatenate", concatenate_form(pieces, total // 2), pieces, total))
-    if gather.order is not None:
-        calls.append(Call("take", "rows", 0, total))
-    return calls
+    """The copy `depthgraph.executors.levels` makes to assemble one operand (none for a view): one
+    ``gather:copy`` call, its steps the slabs it reads (`depthgraph.executors.gathers`)."""
+    copy = gather.copy
+    return [] if copy is None else [Call("gather", "copy", 0, copy.nbytes(itemsize), len(copy.sources))]
 
 
 def group_calls(group: Group) -> tuple[Call, ...]:

@@ -6,7 +6,6 @@ import itertools
 import numpy as np
 import pytest
 
-import depthgraph.prediction
 from depthgraph.calibrate import MAX_COPIES, OVERHEAD_OPS, ROTATE_BYTES, calibrate, samples
 from depthgraph.errors import ParameterError
 from depthgraph.timing import Clock
@@ -17,7 +16,7 @@ def test_samples_cover_every_form_of_the_chosen_ops_with_their_registry_costs():
     kinds = {s.kind for s in chosen}
     assert {"matmul:impl", "matmul:dot", "matmul:batched", "matmul:shared", "concat:impl", "concat:packed"} <= kinds
     assert {f"{op}:impl" for op in OVERHEAD_OPS} <= kinds  # the overhead graphs' ops, always
-    assert {"take:rows", "take:flat", "concatenate:pieces"} <= kinds
+    assert "gather:copy" in kinds
     for s in chosen:
         if s.kind == "matmul:impl":
             a, b = s.make()
@@ -51,8 +50,8 @@ def test_samples_carry_the_ops_span_as_steps():
         if s.kind.startswith("solve"):
             d = s.make()[0].shape[-1]
             assert s.steps == d * (int(np.ceil(np.log2(d))) + 1), s.label  # d pivot steps of ⌈log2 d⌉ + 1
-        elif s.kind.startswith(("take", "concatenate")):
-            assert s.steps == 1
+        elif s.kind == "gather:copy":
+            assert s.steps == len(s.make())  # the slabs it reads
 
 
 def test_no_sample_exceeds_the_element_limit():
@@ -86,7 +85,7 @@ def test_operands_rotate_over_copies_bigger_than_the_caches():
 def test_calibrate_fits_every_sampled_kind_and_every_overhead():
     p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
     assert p.backend == "numpy" and p.synchronous and p.versions["numpy"] == np.__version__
-    assert {"add:impl", "add:batched", "add:shared", "take:rows"} <= set(p.calls)
+    assert {"add:impl", "add:batched", "add:shared", "gather:copy"} <= set(p.calls)
     for name in ("eager:node", "eager:run", "levels:direct", "levels:group", "levels:segment", "levels:gather", "levels:run",
                  "dask-sync:task", "dask-threads:task"):
         assert p.overheads[name] >= 0
@@ -116,31 +115,24 @@ def test_host_times_are_fitted_at_one_host_speed(monkeypatch):
         assert model.host.per_work == model.host.per_byte == 0
 
 
-def test_gather_samples_count_concatenated_pieces_as_work():
-    chosen = samples("numpy", only=["add"], max_elements=4096)
-    pieces = [s for s in chosen if s.kind.startswith("concatenate")]
-    # up to 8 pieces CuPy copies each, more it copies in one kernel: a kind for each
-    assert {(s.kind, s.work) for s in pieces} == {("concatenate:pieces", 2), ("concatenate:pieces", 4),
-                                                  ("concatenate:pieces", 8), ("concatenate:table", 9),
-                                                  ("concatenate:table", 16), ("concatenate:table", 32)}
-    for s in pieces:
-        (slab,) = s.make()
-        out = s.call(np, [slab])
-        # pieces of two shapes, as a gather's are: every other one a row short
-        assert len(out) == s.work * len(slab) - (s.work + 1) // 2 and s.nbytes == 2 * out.nbytes
-    assert not [s for s in chosen if s.kind == "copyto:buffer"]  # CUDA-graph replay's copies: CuPy only
-
-
-
-def test_large_concatenated_pieces_are_sampled_as_copies(monkeypatch):
-    # Pieces averaging TABLE_PIECE_BYTES or more CuPy copies one by one, however many: with the
-    # threshold at 64 bytes (8 float64s), the samples of 9 or more pieces fall on both sides.
-    monkeypatch.setattr(depthgraph.prediction, "TABLE_PIECE_BYTES", 64)
-    chosen = [s for s in samples("numpy", only=["add"], max_elements=4096) if s.kind.startswith("concatenate")]
+def test_gather_samples_copy_half_of_each_slabs_rows_as_rows_or_scattered_elements():
+    chosen = [s for s in samples("numpy", only=["add"], max_elements=4096) if s.kind == "gather:copy"]
+    assert {s.steps for s in chosen} == {1, 2, 8, 32, 256}  # slabs read: up to one full kernel launch
+    assert {s.label.split()[-1] for s in chosen} == {"rows", "scattered"}
     for s in chosen:
-        average = s.nbytes / 2 / s.work  # bytes read per piece
-        assert s.kind == ("concatenate:table" if s.work > 8 and average < 64 else "concatenate:pieces")
-    assert {s.kind for s in chosen if s.work > 8} == {"concatenate:table", "concatenate:pieces"}
+        slabs = s.make()
+        rows, width = slabs[0].shape
+        out = s.call(np, slabs)
+        picked = max(rows // 2, 1)
+        assert out.size == len(slabs) * picked * width
+        if s.label.endswith("rows"):  # whole rows, each a run: one 24-byte entry per row
+            assert s.nbytes == 2 * out.nbytes + 24 * len(slabs) * picked
+            gathered = {tuple(row) for row in out.reshape(-1, width)}
+            assert gathered <= {tuple(row) for slab in slabs for row in slab}
+        else:  # scattered elements, each a run of one
+            assert s.nbytes == 2 * out.nbytes + 24 * out.size
+            assert set(out.tolist()) <= set(np.concatenate([slab.ravel() for slab in slabs]).tolist())
+    assert not [s for s in samples("numpy", only=["add"], max_elements=4096) if s.kind == "copyto:buffer"]  # CuPy only
 
 
 def test_host_speed_needs_one_time_per_speed_graph():

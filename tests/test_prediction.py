@@ -73,8 +73,10 @@ def test_group_calls_count_work_bytes_and_gathers_by_hand():
     assert group_calls(stack_group) == (Call("stack", "packed", 32, 512),)
     assert group_counts(exp_group) == {"group": 1, "segment": 1, "gather": 0}
     shuffled, _ = depthgraph.schedule(rows_of([2, 0, 3, 1])).groups
-    # Rows out of order are one take of 32 elements, read and written: 512 bytes.
-    assert group_calls(shuffled) == (Call("take", "flat", 0, 512), Call("exp", "batched", 32, 512))
+    # Rows out of order are one copy from one slab: 32 elements read and written (512 bytes), and
+    # one entry of 24 bytes per row (each row a run of 8).
+    assert group_calls(shuffled) == (Call("gather", "copy", 0, 512 + 4 * 24, 1), Call("exp", "batched", 32, 512))
+    assert group_counts(shuffled) == {"group": 1, "segment": 1, "gather": 1}
 
 
 @pytest.mark.parametrize("rows, form", [(4, "impl"), (1, "dot")])
@@ -90,15 +92,15 @@ def test_a_product_with_one_element_out_is_its_own_kind_of_call(rows, form):
     assert depthgraph.prediction.eager_units(g)[0].calls == (expected,)
 
 
-@pytest.mark.parametrize("inputs, size, form", [(8, 8, "pieces"), (9, 8, "table"), (9, 2 ** 18, "pieces")])
-def test_a_gather_from_many_slabs_is_one_concatenate_of_cupys_kind(inputs, size, form):
-    # exp of each of n separate inputs: one group whose operand is n free slices, concatenated —
-    # up to 8 pieces CuPy copies each, more in one kernel unless they average 2 MiB or more
-    # (2^18 float64s: 2 MiB), which it copies each again (two kinds of call).
+@pytest.mark.parametrize("inputs, size", [(2, 8), (9, 8), (300, 2 ** 10)])
+def test_a_gather_from_many_slabs_is_one_copy(inputs, size):
+    # exp of each of n separate inputs: one group whose operand is n whole slabs, one copy reading
+    # n slabs (its steps): n·size float64 read and written, one 24-byte entry per slab.
     g = depthgraph.Graph()
     g.output("y", ops.stack([ops.exp(g.input(f"x{i}", (size,))) for i in range(inputs)]))
     exp_group = depthgraph.schedule(g).groups[0]
-    assert group_calls(exp_group)[0] == Call("concatenate", form, inputs, 2 * inputs * size * 8)
+    assert group_calls(exp_group)[0] == Call("gather", "copy", 0, 2 * inputs * size * 8 + 24 * inputs, inputs)
+    assert exp_group.operands[0].launches == -(-inputs // 256)  # 256 slab addresses per kernel launch
 
 
 def test_a_batched_solve_costs_the_device_its_steps_once_by_hand():
@@ -131,7 +133,7 @@ def test_breakdown_sums_to_the_total(executor):
 def made_up_for(*graphs):
     """A synchronous profile with every kind of call any of ``graphs`` makes: 10 µs + 1 ns per unit of work."""
     kinds = {f"{op}:{form}" for op in ops.REGISTRY for form in ("impl", "dot", "batched", "shared", "packed")}
-    kinds |= {"take:rows", "take:flat", "concatenate:pieces", "concatenate:table"}
+    kinds.add("gather:copy")
     return made_up(calls={k: CallModel(Linear(10 * US, 1e-9, 1e-11)) for k in kinds})
 
 

@@ -16,8 +16,9 @@ on its operands stacked along a new leading axis. A group's k results live in on
 every value is a row of a slab or — for a view (slice, reshape, transpose), which is never
 run — a fixed set of flat positions in its root slab, obtained by applying the view to an array
 of indices. An operand shared by the whole group is passed once with a leading axis of 1 (the
-batched op broadcasts it); a run of consecutive rows of one slab is a free slice; anything else
-is one ``take`` per source slab (plus a concatenate and a permutation when there are several).
+batched op broadcasts it); a run of consecutive rows of one slab, or equally spaced blocks of it,
+is a free view; anything else is one copy, however many slabs it reads
+(`depthgraph.executors.gathers`).
 
 **Memory.** A slab is dropped after the last group that reads it, unless it holds an output.
 `Schedule.peak_bytes` predicts the largest total of live slabs and gathered temporaries.
@@ -33,6 +34,7 @@ import numpy as np
 
 from depthgraph import ops
 from depthgraph.errors import ParameterError
+from depthgraph.executors import gathers
 from depthgraph.executors.backend import array_module, bind_inputs, to_numpy
 from depthgraph.ir import Graph, Node
 
@@ -41,34 +43,31 @@ from depthgraph.ir import Graph, Node
 class Gather:
     """How one operand of a group is assembled from slabs.
 
-    Either one free slice of a slab's rows (``rows`` a ``slice``), or one ``take`` per source
-    segment — ``(slab, "rows", row indices)`` or ``(slab, "flat", flat positions)`` for views —
-    then a concatenate and a permutation when there are several segments. ``shared`` marks an
+    Its values, by source slab: ``segments``, each ``(slab, "rows", row indices)`` (a slice, or
+    an array), ``(slab, "flat", flat positions)`` (a slice, or an array) for views of a slab, or
+    ``(slab, "blocks", (start, step, k))`` for k equally spaced blocks. One segment that is a
+    slice or blocks is a free view of its slab; anything else is one `copy`. ``shared`` marks an
     operand that is one value for the whole group (leading axis 1).
     """
 
     shape: tuple[int, ...]
     segments: tuple[tuple[int, str, Any], ...]
     count: int  # values gathered (1 if shared)
-    order: np.ndarray | None = None  # permutation after a multi-segment concatenate
     shared: bool = False
+    copy: gathers.Copy | None = None  # None: a free view
 
     @property
     def free(self) -> bool:
-        return len(self.segments) == 1 and _is_view(*self.segments[0][1:])
+        return self.copy is None
 
     @property
     def launches(self) -> int:
-        """Kernels this gather costs: one per take (slices are free), a concatenate, a permutation."""
-        takes = sum(not _is_view(kind, index) for _, kind, index in self.segments)
-        return takes + (len(self.segments) > 1) + (self.order is not None)
+        """Kernels this gather costs on CuPy (none for a view)."""
+        return 0 if self.copy is None else self.copy.launches
 
     def nbytes(self, itemsize: int) -> int:
-        """Bytes of the temporary it makes (0 for a free slice)."""
-        if self.free:
-            return 0
-        member = ops.size(self.shape)
-        return sum(_elements(kind, index, member) for _, kind, index in self.segments) * itemsize
+        """Bytes of the temporary it makes (0 for a free view)."""
+        return 0 if self.copy is None else self.copy.elements * itemsize
 
 
 def _is_view(kind: str, index: Any) -> bool:
@@ -76,14 +75,16 @@ def _is_view(kind: str, index: Any) -> bool:
     return kind == "blocks" or isinstance(index, slice)
 
 
-def _elements(kind: str, index: Any, member: int) -> int:
-    """Number of elements a gather segment selects."""
+def _starts(kind: str, index: Any, member: int, count: int) -> np.ndarray:
+    """A segment's values as `depthgraph.executors.gathers.plan` takes them: the first flat
+    position of each (count,) if each is consecutive in its slab, else all of them (count, member)."""
     if kind == "blocks":
-        return index[2] * member
-    if isinstance(index, slice):
-        selected = len(range(index.start, index.stop, index.step or 1))
-        return selected * member if kind == "rows" else selected
-    return len(index) * member if kind == "rows" else len(index)
+        start, step, _ = index
+        return start + step * np.arange(count, dtype=np.int64)
+    if isinstance(index, slice):  # consecutive rows, or consecutive values in the flat slab
+        step = (index.step or 1) * member if kind == "rows" else member
+        return index.start * (member if kind == "rows" else 1) + step * np.arange(count, dtype=np.int64)
+    return index * member if kind == "rows" else index.reshape(count, member)
 
 
 @dataclass(frozen=True)
@@ -356,9 +357,14 @@ def _gather(values: list[Node], slab_of: dict, flat: dict, may_share: bool = Tru
             planned.append((slab, "blocks", (int(positions[0, 0]), step, len(members))))
         else:
             planned.append((slab, "flat", positions.reshape(-1)))
-    arrival = np.array([i for indices, _ in segments.values() for i in indices], dtype=np.int64)
-    order = None if np.array_equal(arrival, np.arange(len(values))) else np.argsort(arrival)
-    return Gather(shape, tuple(planned), len(values), order, shared)
+    copy = None
+    if (len(planned) > 1 or not _is_view(*planned[0][1:])) and ops.size(shape):
+        member = ops.size(shape)
+        dtypes = {v.dtype for v in values}
+        copy = gathers.plan(member, [(slab, np.array(indices), _starts(kind, index, member, len(indices)))
+                                     for (slab, kind, index), (indices, _) in zip(planned, segments.values())],
+                            np.result_type(*dtypes).name if len(dtypes) > 1 else None)
+    return Gather(shape, tuple(planned), len(values), shared, copy)
 
 
 def _peak_bytes(groups: tuple[Group, ...], slab_bytes: tuple[int, ...], last_read: dict, kept: set,
@@ -393,26 +399,20 @@ def _read(entry: tuple, slabs: list) -> Any:
     return slabs[slab][start] if kind == "rows" else slabs[slab].reshape(-1)[start:stop].reshape(shape)
 
 
-def _fetch(gather: Gather, slabs: list, plan: Schedule, xp: Any) -> Any:
+def _fetch(gather: Gather, slabs: list, xp: Any) -> Any:
+    shape = (gather.count,) + gather.shape
     if not ops.size(gather.shape):  # empty values: nothing to read, and no size to infer rows from
-        return xp.empty((gather.count,) + gather.shape, dtype=slabs[gather.segments[0][0]].dtype)
-    pieces = []
-    for slab, kind, index in gather.segments:
-        if kind == "blocks":  # k equally spaced blocks of the flat slab: a strided view, no copy
-            start, step, k = index
-            source = slabs[slab].reshape(-1)
-            view = xp.lib.stride_tricks.as_strided(source[start:], shape=(k, ops.size(gather.shape)),
-                                                   strides=(step * source.itemsize, source.itemsize))
-            pieces.append(view.reshape((k,) + gather.shape))
-        elif isinstance(index, slice):
-            source = slabs[slab] if kind == "rows" else slabs[slab].reshape(-1)
-            pieces.append(source[index].reshape((-1,) + gather.shape))
-        elif kind == "rows":
-            pieces.append(xp.take(slabs[slab], plan.device_index(xp, index), axis=0))
-        else:
-            pieces.append(xp.take(slabs[slab].reshape(-1), plan.device_index(xp, index)).reshape((-1,) + gather.shape))
-    stacked = pieces[0] if len(pieces) == 1 else xp.concatenate(pieces)
-    return stacked if gather.order is None else xp.take(stacked, plan.device_index(xp, gather.order), axis=0)
+        return xp.empty(shape, dtype=slabs[gather.segments[0][0]].dtype)
+    if gather.copy is not None:
+        return gather.copy.run(xp, slabs).reshape(shape)
+    (slab, kind, index), = gather.segments
+    if kind == "blocks":  # k equally spaced blocks of the flat slab: a strided view
+        start, step, k = index
+        source = slabs[slab].reshape(-1)
+        return xp.lib.stride_tricks.as_strided(source[start:], shape=(k, ops.size(gather.shape)),
+                                               strides=(step * source.itemsize, source.itemsize)).reshape(shape)
+    source = slabs[slab] if kind == "rows" else slabs[slab].reshape(-1)
+    return source[index].reshape(shape)
 
 
 def run(graph: Graph, inputs: dict[str, Any], backend: str = "numpy", to_host: bool = False,
@@ -472,10 +472,10 @@ def compute(group: Group, slabs: Any, plan: Schedule, xp: Any) -> Any:
         return op.impl(xp, *(_read(entry, slabs) for entry in group.direct), **group.nodes[0].kwargs)[None]
     if group.packed:
         (gather,) = group.operands
-        packed = _fetch(gather, slabs, plan, xp).reshape((k, group.packed) + gather.shape)
+        packed = _fetch(gather, slabs, xp).reshape((k, group.packed) + gather.shape)
         out = op.packed(xp, packed, **group.nodes[0].kwargs)
     else:
-        out = op.batched(xp, *(_fetch(g, slabs, plan, xp) for g in group.operands), **group.nodes[0].kwargs)
+        out = op.batched(xp, *(_fetch(g, slabs, xp) for g in group.operands), **group.nodes[0].kwargs)
     if out.shape[0] != k:  # every operand was shared: k copies of one value
         out = xp.broadcast_to(out, (k,) + out.shape[1:])
     return xp.ascontiguousarray(out)
@@ -490,4 +490,4 @@ def run_group(group: Group, slabs: list[Any], plan: Schedule, xp: Any) -> None:
 
 def read_outputs(plan: Schedule, slabs: list[Any], xp: Any) -> dict[str, Any]:
     """Each declared output, read from its slab at the end of a run."""
-    return {name: _fetch(gather, slabs, plan, xp)[0] for name, gather in plan.outputs}
+    return {name: _fetch(gather, slabs, xp)[0] for name, gather in plan.outputs}

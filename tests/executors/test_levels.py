@@ -37,16 +37,21 @@ def test_views_are_folded_into_gathers_and_shared_operands_broadcast():
     np.testing.assert_array_equal(out, 2.0 * np.arange(6.0))
 
 
-def test_scattered_operands_are_taken_and_permuted():
+def test_scattered_operands_are_one_copy_from_both_slabs():
     g = depthgraph.Graph()
     u = g.input("u", (4,))
     v = g.input("v", (4,))
-    # operands alternate between u and v: v[0], v[2] are equally spaced (a free strided view),
-    # u[2], u[0] run backwards (a take); then a concatenate and a permutation
+    # operands alternate between u and v: v[0], v[2] are equally spaced (a view of v), u[2], u[0]
+    # run backwards; together one copy, each value a run of one element, in the stack's order
     g.output("y", ops.stack([ops.exp(u[3 - k] if k % 2 else v[k]) for k in range(4)]))
     grp = schedule(g).groups[0]
     assert grp.op == "exp" and len(grp.nodes) == 4
-    assert [kind for _, kind, _ in grp.operands[0].segments] == ["blocks", "flat"] and grp.operands[0].launches == 3
+    gather = grp.operands[0]
+    assert [kind for _, kind, _ in gather.segments] == ["blocks", "flat"] and gather.launches == 1
+    (v_slab, _, _), (u_slab, _, _) = gather.segments
+    assert gather.copy.sources == (v_slab, u_slab) and gather.copy.block == 1
+    # (source, position, destination row): v[0] → 0, v[2] → 2, u[2] → 1, u[0] → 3
+    assert gather.copy.entries.tolist() == [[0, 0, 1, 1], [0, 2, 2, 0], [0, 2, 1, 3]]
     u0, v0 = np.arange(4.0), 10 + np.arange(4.0)
     expected = np.exp([v0[0], u0[2], v0[2], u0[0]])
     np.testing.assert_allclose(depthgraph.execute(g, {"u": u0, "v": v0}, executor="levels")["y"], expected)

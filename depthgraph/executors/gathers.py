@@ -1,0 +1,193 @@
+"""Copying gathers: one operand of a levels group, assembled from several slabs in one call.
+
+The levels executor stacks a group's operands along a new leading axis
+(`depthgraph.executors.levels`). An operand whose values are not one view of one slab (a slice,
+or equally spaced blocks) is copied into a new array. Each value's elements lie in its slab in
+runs of consecutive positions — a value that is a row of its slab is one run, a column of a
+matrix runs of one — so the copy is planned once, at compile time, as a list of *entries*: runs
+of ``block`` elements, each (source slab, first position, destination row). However many
+slabs the values come from, in whatever order, the copy is then one call:
+
+- on CuPy one kernel, passed the slabs' addresses by value among its arguments (up to
+  `SOURCES_PER_LAUNCH` per launch). CuPy's own way — a ``take`` per slab, a ``concatenate``
+  and a permuting ``take`` — costs a launch each, and its concatenate of more than 8 arrays
+  uploads a table of their addresses through pinned host memory on every call, a host cost
+  that grows with how far the device is behind.
+- on NumPy one fancy-indexed copy per source slab.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: Slab addresses one kernel launch takes: 2 KiB of arguments, within the 4 KiB every CUDA device accepts.
+SOURCES_PER_LAUNCH = 256
+ENTRY_BYTES = 24  # an entry's three int64: source, first position, destination row
+_CAPACITIES = (8, SOURCES_PER_LAUNCH)  # address slots of the two compiled kernel sizes
+_THREADS, _MAX_BLOCKS = 256, 4096
+
+
+@dataclass(frozen=True, eq=False)
+class Copy:
+    """A compiled gather: entry j copies ``block`` elements from position ``entries[1, j]`` of
+    slab ``sources[entries[0, j]]`` (flat) to row ``entries[2, j]`` of the result viewed as
+    rows of ``block``. Entries are sorted by source: those of source s are
+    ``entries[:, bounds[s]:bounds[s + 1]]``. ``dtype``: the result's, where sources of other
+    dtypes are cast to it first (a stack of integers and floats); None: the sources' own.
+    """
+
+    sources: tuple[int, ...]
+    block: int
+    entries: np.ndarray
+    bounds: tuple[int, ...]
+    dtype: str | None = None
+    _device: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def elements(self) -> int:
+        """Elements the copy writes."""
+        return self.entries.shape[1] * self.block
+
+    @property
+    def launches(self) -> int:
+        """Kernel launches on CuPy: one per `SOURCES_PER_LAUNCH` sources."""
+        return -(-len(self.sources) // SOURCES_PER_LAUNCH)
+
+    def nbytes(self, itemsize: int) -> int:
+        """Bytes the copy moves: its elements read and written, and its entries read."""
+        return 2 * self.elements * itemsize + ENTRY_BYTES * self.entries.shape[1]
+
+    def run(self, xp: Any, slabs: Sequence[Any]) -> Any:
+        """The copied values, flat, from ``slabs`` (indexed by `sources`; each C-contiguous) with
+        array module ``xp`` (NumPy, CuPy, or a module that forwards to CuPy)."""
+        if self.dtype is not None:  # rare (mixed dtypes): cast, at a copy per source that differs
+            slabs = {slab: slabs[slab].astype(self.dtype, copy=False) for slab in self.sources}
+        first = slabs[self.sources[0]]
+        if xp is np:
+            out = np.empty((self.entries.shape[1], self.block), dtype=first.dtype)
+            for s, slab in enumerate(self.sources):
+                flat = slabs[slab].reshape(-1)
+                runs = np.lib.stride_tricks.as_strided(flat, (flat.size - self.block + 1, self.block),
+                                                       (flat.itemsize, flat.itemsize))
+                chosen = self.entries[:, self.bounds[s]:self.bounds[s + 1]]
+                out[chosen[2]] = runs[chosen[1]]
+            return out.reshape(-1)
+        import cupy
+
+        out = cupy.empty(self.elements, dtype=first.dtype)
+        for at in range(0, len(self.sources), SOURCES_PER_LAUNCH):
+            chunk = self.sources[at:at + SOURCES_PER_LAUNCH]
+            entries = self._entries_on_device(cupy, at)
+            count = entries.shape[1]
+            capacity = min(c for c in _CAPACITIES if c >= len(chunk))
+            addresses = np.zeros(capacity, dtype=np.uint64)
+            addresses[:len(chunk)] = [slabs[slab].data.ptr for slab in chunk]
+            total = count * self.block
+            wide = total > 2 ** 30  # 32-bit indices (faster division) unless the grid stride could overflow them
+            index = np.int64 if wide else np.int32
+            grid = min(-(-total // _THREADS), _MAX_BLOCKS)
+            _kernel(first.dtype.itemsize, capacity, wide)(
+                (grid,), (_THREADS,), (addresses.view(_addresses_dtype(capacity)), entries, index(count),
+                                       index(self.block), out))
+        return out
+
+    def _entries_on_device(self, cupy: Any, at: int) -> Any:
+        """The entries of sources ``at`` … ``at + SOURCES_PER_LAUNCH - 1``, sources counted from
+        ``at``, on the current device: uploaded once (capture cannot upload)."""
+        key = (cupy.cuda.runtime.getDevice(), at)
+        if key not in self._device:
+            stop = min(at + SOURCES_PER_LAUNCH, len(self.sources))
+            chunk = self.entries[:, self.bounds[at]:self.bounds[stop]].copy()
+            chunk[0] -= at
+            self._device[key] = cupy.asarray(chunk)
+        return self._device[key]
+
+
+def plan(member: int, pieces: Sequence[tuple[int, np.ndarray, np.ndarray]], dtype: str | None = None) -> Copy:
+    """The `Copy` that gathers values of ``member`` elements from slabs.
+
+    Parameters
+    ----------
+    member : int
+        Elements per value (> 0).
+    pieces : sequence of (slab, indices, positions)
+        For each source slab: the indices of its values in the result (k,), and either their
+        first flat positions (k,) — each value consecutive there — or all their flat positions
+        (k, member).
+    dtype : str, optional
+        The result's dtype if the sources' dtypes differ.
+
+    Examples
+    --------
+    Rows 1 and 0 of a (2, 3) slab 0 and row 0 of slab 1, stacked as values 2, 0, 1:
+
+    >>> import numpy as np
+    >>> c = plan(3, [(0, np.array([2, 0]), np.array([3, 0])), (1, np.array([1]), np.array([0]))])
+    >>> c.block, c.entries.tolist()
+    (3, [[0, 0, 1], [3, 0, 0], [2, 0, 1]])
+    >>> slabs = [np.arange(6.0).reshape(2, 3), np.full((1, 3), -1.0)]
+    >>> c.run(np, slabs).reshape(3, 3)
+    array([[ 0.,  1.,  2.],
+           [-1., -1., -1.],
+           [ 3.,  4.,  5.]])
+    """
+    block = member
+    for _, _, positions in pieces:
+        if positions.ndim == 2:
+            block = math.gcd(block, _run_length(positions))
+    per = member // block  # runs per value
+    columns, bounds = [], [0]
+    for source, (_, indices, positions) in enumerate(pieces):
+        if positions.ndim == 1:
+            starts = positions[:, None] + np.arange(per, dtype=np.int64) * block
+        else:
+            starts = positions.reshape(len(indices), per, block)[:, :, 0]
+        rows = np.asarray(indices, dtype=np.int64)[:, None] * per + np.arange(per, dtype=np.int64)
+        columns.append(np.stack([np.full(starts.size, source, dtype=np.int64), starts.reshape(-1), rows.reshape(-1)]))
+        bounds.append(bounds[-1] + starts.size)
+    return Copy(tuple(slab for slab, _, _ in pieces), block, np.concatenate(columns, axis=1), tuple(bounds), dtype)
+
+
+def _run_length(positions: np.ndarray) -> int:
+    """The longest length b dividing a value's size such that every value's positions are runs of
+    b consecutive ones."""
+    member = positions.shape[1]
+    breaks = np.flatnonzero((np.diff(positions, axis=1) != 1).any(axis=0)) + 1
+    return math.gcd(member, *breaks.tolist())
+
+
+def _addresses_dtype(capacity: int) -> np.dtype:
+    """The kernel's ``Sources`` argument as a NumPy structured type (CuPy passes its bytes by value)."""
+    return np.dtype([("at", np.uint64, (capacity,))])
+
+
+_ELEMENT = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long", 16: "ulonglong2"}
+_SOURCE = r"""
+struct Sources { const T* at[CAPACITY]; };
+
+extern "C" __global__ void depthgraph_gather(const Sources sources, const long long* entries, const Index count,
+                                             const Index block, T* out) {
+    // entries: three rows of `count` — source, first position, destination row
+    const Index total = count * block;
+    for (Index i = (Index)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (Index)gridDim.x * blockDim.x) {
+        const Index j = i / block, e = i - j * block;
+        out[entries[2 * count + j] * block + e] = sources.at[entries[j]][entries[count + j] + e];
+    }
+}
+"""
+
+
+@functools.cache
+def _kernel(itemsize: int, capacity: int, wide: bool) -> Any:
+    """The gather kernel copying elements of ``itemsize`` bytes (bit for bit, whatever the dtype)."""
+    import cupy
+
+    header = (f"typedef {_ELEMENT[itemsize]} T;\ntypedef {'long long' if wide else 'int'} Index;\n"
+              f"#define CAPACITY {capacity}\n")
+    return cupy.RawKernel(header + _SOURCE, "depthgraph_gather")
