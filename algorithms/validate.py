@@ -130,8 +130,14 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
             for executor in executors:
                 run_by, options = EXECUTORS[executor]
                 run_options = {**options, "scheduler": scheduler} if run_by == "dask" else options
+
+                def predict(p: Profile, g: depthgraph.Graph = graph, e: str = run_by, o: dict = options
+                            ) -> depthgraph.Prediction:
+                    return depthgraph.predict(g, e, p, workers=workers, scheduler=scheduler_name, **o)
+
+                # predicted before anything is timed: a profile lacking a model fails in seconds, not minutes
                 cases.append((family, name, " ".join(f"{k}={v}" for k, v in sizes.items()), executor, graph, steps,
-                              run_by, options))
+                              predict, predict(profile).seconds))
                 runs.append(lambda g=graph, i=inputs, e=run_by, o=run_options: depthgraph.execute(
                     g, i, executor=e, backend=profile.backend, **o))
     runs += [overhead_run(graph, profile.backend, executor="levels") for graph in SPEED_GRAPHS]
@@ -139,15 +145,11 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
     speed = host_speed(profile, timed[len(cases):])
     at_speed = profile.at_host_speed(speed)
     results = []
-    for (family, name, sizes_text, executor, graph, steps, run_by, options), measured in zip(cases, timed):
-
-        def predict(p: Profile) -> depthgraph.Prediction:
-            return depthgraph.predict(graph, run_by, p, workers=workers, scheduler=scheduler_name, **options)
-
+    for (family, name, sizes_text, executor, graph, steps, predict, as_calibrated), measured in zip(cases, timed):
         predicted = predict(at_speed)
         results.append(Result(family, name, sizes_text, label or executor, len(graph.nodes), steps,
                               predicted.seconds, measured, predicted.launch, predicted.throughput, speed,
-                              predict(profile).seconds))
+                              as_calibrated))
     return results
 
 

@@ -61,6 +61,25 @@ def test_prediction_at_the_hosts_speed_follows_the_speed_graphs(tmp_path, monkey
     assert r.predicted_s == pytest.approx(2 * r.predicted_as_calibrated_s)
 
 
+def test_a_profile_lacking_an_executors_overheads_fails_before_anything_is_timed(tmp_path, monkeypatch):
+    # Validating dask with a profile calibrated without it: the missing overhead is named at once,
+    # not after minutes of timing (the walls are never called).
+    import dataclasses
+
+    from algorithms.validate import QUICK, validate
+    from depthgraph.cost import Profile
+    from depthgraph.errors import ProfileError
+    from depthgraph.timing import Clock
+
+    job(tmp_path, executors=("levels",), quick=True, progress=False, only=["recurrence"])
+    profile = Profile.load(tmp_path / "profile.json")
+    levels_only = dataclasses.replace(profile, overheads={k: v for k, v in profile.overheads.items()
+                                                          if not k.startswith("dask")})
+    monkeypatch.setattr(Clock, "walls", lambda *a, **k: pytest.fail("timed before predicting"))
+    with pytest.raises(ProfileError, match="no overhead 'dask-threads:task'"):
+        validate(levels_only, executors=("dask",), points={"ssm": QUICK["ssm"]})
+
+
 @pytest.mark.parametrize("argv, message", [
     (["validate", "--executors", "gpu"], "unknown executor(s) gpu"),
     (["validate", "--only", "nope"], "unknown algorithm 'nope'"),
