@@ -47,6 +47,8 @@ class Copy:
     entries: np.ndarray
     bounds: tuple[int, ...]
     dtype: str | None = None
+    numpy_reads: tuple[tuple[str, Any], ...] = ()  # per source, how NumPy reads its runs (see `_numpy_read`)
+    order: np.ndarray | None = None  # the result's rows in the entries' order (NumPy permutes by it); None: same
     _device: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -70,14 +72,7 @@ class Copy:
             slabs = {slab: slabs[slab].astype(self.dtype, copy=False) for slab in self.sources}
         first = slabs[self.sources[0]]
         if xp is np:
-            out = np.empty((self.entries.shape[1], self.block), dtype=first.dtype)
-            for s, slab in enumerate(self.sources):
-                flat = slabs[slab].reshape(-1)
-                runs = np.lib.stride_tricks.as_strided(flat, (flat.size - self.block + 1, self.block),
-                                                       (flat.itemsize, flat.itemsize))
-                chosen = self.entries[:, self.bounds[s]:self.bounds[s + 1]]
-                out[chosen[2]] = runs[chosen[1]]
-            return out.reshape(-1)
+            return self._run_numpy(slabs, first.dtype)
         import cupy
 
         out = cupy.empty(self.elements, dtype=first.dtype)
@@ -96,6 +91,23 @@ class Copy:
                 (grid,), (_THREADS,), (addresses.view(_addresses_dtype(capacity)), entries, index(count),
                                        index(self.block), out))
         return out
+
+    def _run_numpy(self, slabs: Sequence[np.ndarray], dtype: np.dtype) -> np.ndarray:
+        """NumPy's cheapest way: each source's runs as a slice where they are consecutive, else one
+        ``take``; the pieces concatenated, then put in the result's order by one more ``take``."""
+        pieces = []
+        for s, (slab, (kind, index)) in enumerate(zip(self.sources, self.numpy_reads)):
+            flat = slabs[slab].reshape(-1)
+            if kind == "slice":
+                pieces.append(flat[index].reshape(-1, self.block))
+            elif kind == "rows" and flat.size % self.block == 0:
+                pieces.append(np.take(flat.reshape(-1, self.block), index, axis=0))
+            else:  # runs at any offset: rows of an overlapping strided view
+                runs = np.lib.stride_tricks.as_strided(flat, (flat.size - self.block + 1, self.block),
+                                                       (flat.itemsize, flat.itemsize))
+                pieces.append(np.take(runs, self.entries[1, self.bounds[s]:self.bounds[s + 1]], axis=0))
+        stacked = np.concatenate(pieces, dtype=dtype) if len(pieces) > 1 else pieces[0].astype(dtype, copy=False)
+        return (stacked if self.order is None else np.take(stacked, self.order, axis=0)).reshape(-1)
 
     def _entries_on_device(self, cupy: Any, at: int) -> Any:
         """The entries of sources ``at`` … ``at + SOURCES_PER_LAUNCH - 1``, sources counted from
@@ -151,7 +163,21 @@ def plan(member: int, pieces: Sequence[tuple[int, np.ndarray, np.ndarray]], dtyp
         rows = np.asarray(indices, dtype=np.int64)[:, None] * per + np.arange(per, dtype=np.int64)
         columns.append(np.stack([np.full(starts.size, source, dtype=np.int64), starts.reshape(-1), rows.reshape(-1)]))
         bounds.append(bounds[-1] + starts.size)
-    return Copy(tuple(slab for slab, _, _ in pieces), block, np.concatenate(columns, axis=1), tuple(bounds), dtype)
+    entries = np.concatenate(columns, axis=1)
+    reads = tuple(_numpy_read(entries[1, lo:hi], block) for lo, hi in zip(bounds, bounds[1:]))
+    order = None if np.array_equal(entries[2], np.arange(entries.shape[1])) else np.argsort(entries[2])
+    return Copy(tuple(slab for slab, _, _ in pieces), block, entries, tuple(bounds), dtype, reads, order)
+
+
+def _numpy_read(starts: np.ndarray, block: int) -> tuple[str, Any]:
+    """How NumPy reads runs of ``block`` starting at ``starts`` from a flat slab: ``("slice", s)``
+    if they follow one another, ``("rows", indices)`` into the slab viewed as rows of ``block`` if
+    each starts on such a row, else ``("strided", None)`` (rows of an overlapping view)."""
+    if (np.diff(starts) == block).all():
+        return "slice", slice(int(starts[0]), int(starts[-1]) + block)
+    if not (starts % block).any():
+        return "rows", starts // block
+    return "strided", None
 
 
 def _run_length(positions: np.ndarray) -> int:
