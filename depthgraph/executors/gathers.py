@@ -13,7 +13,8 @@ slabs the values come from, in whatever order, the copy is then one call:
   and a permuting ``take`` — costs a launch each, and its concatenate of more than 8 arrays
   uploads a table of their addresses through pinned host memory on every call, a host cost
   that grows with how far the device is behind.
-- on NumPy one fancy-indexed copy per source slab.
+- on NumPy the runs of each slab as a slice where they follow one another, else one ``take``;
+  then one concatenate and one permutation (read plans made at compile time).
 """
 
 from __future__ import annotations
