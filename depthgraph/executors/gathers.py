@@ -189,6 +189,7 @@ def _run_length(positions: np.ndarray) -> int:
     return math.gcd(member, *breaks.tolist())
 
 
+@functools.cache  # once per size: building a structured dtype costs microseconds, on every gather's call
 def _addresses_dtype(capacity: int) -> np.dtype:
     """The kernel's ``Sources`` argument as a NumPy structured type (CuPy passes its bytes by value)."""
     return np.dtype([("at", np.uint64, (capacity,))])
