@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from depthgraph import ops
-from depthgraph.cost import CallModel, Linear, Profile, fit_linear, nnls
+from depthgraph.cost import Measurement, Profile, fit_calls, nnls
 from depthgraph.errors import ParameterError
 from depthgraph.executors import execute, gathers
 from depthgraph.executors.backend import array_module
@@ -69,7 +69,8 @@ MAX_COPIES = 8
 @dataclass(frozen=True)
 class Sample:
     """One footprint to time: ``make()`` draws a fresh operand set, ``call(xp, operands)`` runs it
-    once with array module ``xp``; its kind, work, bytes and steps (the op's span) key the fit."""
+    once with array module ``xp``; its kind, work, bytes and steps (the op's span) key the fit,
+    and an op's footprint (the bytes one member moves; None for a copy) its band."""
 
     kind: str
     work: int
@@ -78,6 +79,7 @@ class Sample:
     call: Callable[[Any, list[Any]], Any]
     label: str
     steps: int = 1
+    footprint: int | None = None
 
     def copies(self) -> list[list[Any]]:
         """Enough operand sets to defeat the caches when cycled over."""
@@ -129,6 +131,10 @@ _SPECIMENS: dict[str, tuple] = {
 }
 
 BATCH_SIZES = (8, 256)
+# Batched at every scale, not every other: CuPy solves a batch of matrices up to 256×256 by one
+# batched LU and larger ones one by one (cupy.linalg.solve, its batched-gesv limit), so the
+# footprint bands of these kinds (`depthgraph.cost.footprint_bands`) need samples either side.
+BATCHED_AT_EVERY_SCALE = frozenset({"solve", "inv"})
 GATHERED = (1, 2, 8, 32, 256)  # slabs a sampled gather reads: one, a few, past one kernel size, a full launch
 SCATTERED_ELEMENTS = 2 ** 21  # scattered gathers list an entry per element: kept to 48 MiB of entries
 
@@ -171,8 +177,8 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
         (work, steps), member_bytes = ops.cost(node), ops.bytes_moved(node)
         label = f"{spec_name} s={s}"
         yield Sample(f"{op_name}:{impl_form(node)}", work, member_bytes, maker(shapes, dtypes),
-                     lambda xp, a, kw=kw: op.impl(xp, *a, **kw), label, steps)
-        if steps == 0 or at % 2:  # views are never batched; batches at every other scale
+                     lambda xp, a, kw=kw: op.impl(xp, *a, **kw), label, steps, member_bytes)
+        if steps == 0 or (at % 2 and op_name not in BATCHED_AT_EVERY_SCALE):  # views are never batched
             continue
         out_bytes = ops.size(node.shape) * np.dtype(node.dtype).itemsize
         in_bytes = [ops.size(x.shape) * np.dtype(x.dtype).itemsize for x in node.inputs]
@@ -186,14 +192,14 @@ def _samples_of(spec_name: str, xp: Any, rng: np.random.Generator, max_elements:
                 yield Sample(f"{op_name}:packed", k * work, k * member_bytes,  # all k·m operands in one array
                              maker([(k, len(shapes)) + shapes[0]], dtypes[:1]),
                              lambda xp, a, kw=kw: xp.ascontiguousarray(op.packed(xp, a[0], **kw)), f"{label} k={k}",
-                             steps)
+                             steps, member_bytes)
                 continue
             yield Sample(f"{op_name}:batched", k * work, k * member_bytes, maker(stacked, dtypes), batched,
-                         f"{label} k={k}", steps)
+                         f"{label} k={k}", steps, member_bytes)
             if len(shapes) == 2:  # the larger operand shared by the group (a matrix applied to k vectors or rows)
                 shared = int(in_bytes[1] > in_bytes[0])
                 yield Sample(f"{op_name}:shared", k * work, in_bytes[shared] + k * (in_bytes[1 - shared] + out_bytes),
-                             maker(stacked, dtypes, shared), batched, f"{label} k={k} shared", steps)
+                             maker(stacked, dtypes, shared), batched, f"{label} k={k} shared", steps, member_bytes)
 
 
 def _gather_samples(xp: Any, rng: np.random.Generator, max_elements: int) -> Iterable[Sample]:
@@ -477,7 +483,7 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
     graphs += len(OVERHEAD_GRAPHS["dask"]) * (2 + (client is not None))  # sync, threads and the cluster
     bar = tqdm(total=len(todo) + graphs + OVERHEAD_ROUNDS, disable=not progress, unit="step",
                desc="calibrating", leave=False)
-    measured: dict[str, list[tuple[int, int, int, float, float, float | None]]] = {}
+    measured: dict[str, list[tuple[Sample, float, float, float | None]]] = {}
     references = []  # the host's speed as each footprint is timed: its host time is kept relative to it
     for sample in todo:
         bar.set_postfix_str(sample.label, refresh=False)
@@ -488,21 +494,15 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
         replayed = (clock.replayed(sample.setup(capturable, copies), device, 3, 3)
                     if capturable is not None else None)
         del copies
-        measured.setdefault(sample.kind, []).append((sample.work, sample.nbytes, sample.steps, host / references[-1],
-                                                     device, replayed))
+        measured.setdefault(sample.kind, []).append((sample, host / references[-1], device, replayed))
         bar.update()
     host_reference = float(np.median(references))  # host costs are fitted at this speed
-    calls = {}
-    for kind, rows in measured.items():
-        work, nbytes, steps, relative_host, device, _ = (list(col) for col in zip(*rows))
-        host = [h * host_reference for h in relative_host]
-        # the device's time follows the op's depth too (`Linear`); the host's, a call's Python, does not
-        device_model = fit_linear(work, nbytes, device, steps) if clock.gpu else Linear()
-        captured = [(w, b, r, s) for w, b, s, *_, r in rows if r is not None]  # the footprints captured
-        graph_model = fit_linear(*zip(*captured)) if captured else None
-        calls[kind] = CallModel(fit_linear(work, nbytes, host), device_model, len(rows), graph_model)
+    measurements = {kind: tuple(Measurement(s.label, s.footprint, s.work, s.nbytes, s.steps, relative * host_reference,
+                                            device, replayed) for s, relative, device, replayed in rows)
+                    for kind, rows in measured.items()}
+    calls = fit_calls(measurements, clock.gpu)
     profile = Profile(backend, clock.device, _versions(backend), datetime.date.today().isoformat(), calls, {},
-                      synchronous=not clock.gpu, host_reference=host_reference)
+                      synchronous=not clock.gpu, host_reference=host_reference, measurements=measurements)
 
     def step(label: str) -> None:
         bar.set_postfix_str(label, refresh=False)

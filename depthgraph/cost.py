@@ -8,7 +8,8 @@ device: a call costs its host time only.
 
 Each kind of call has a `CallModel`: two `Linear` models, ``latency + per_work · work +
 per_byte · bytes`` for the host and for the device, fitted StarPU-style from samples taken at a
-spread of shape footprints (`depthgraph.calibrate`). A `Profile` holds the models of one device
+spread of shape footprints (`depthgraph.calibrate`) — one per band of footprints where one line
+does not fit them all (`footprint_bands`: a library switching algorithms at some size). A `Profile` holds the models of one device
 with the executors' own overheads (Python per node, per group, per Dask task) and records the
 device name, library versions and date. It is saved as JSON.
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -85,6 +86,24 @@ class CallModel:
 
 
 @dataclass(frozen=True)
+class Measurement:
+    """One footprint as calibration timed it — what a `CallModel` was fitted to (StarPU keeps such
+    a history per footprint too): the op's footprint (the bytes one member of the call moves;
+    None for a copy, `footprint_bands`), the call's work, bytes and steps, its per-call host
+    seconds (at the profile's host speed, see `Profile`), device seconds, and device seconds
+    replayed from a CUDA graph (None: not captured)."""
+
+    label: str
+    footprint: int | None
+    work: int
+    nbytes: int
+    steps: int
+    host: float
+    device: float = 0.0
+    replayed: float | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     """Fitted cost models of one device, and the executors' own overheads.
 
@@ -96,6 +115,8 @@ class Profile:
     Host costs hold at one speed of the host: the one at which its reference
     (`depthgraph.timing.Clock.reference`) took ``host_reference`` seconds (0: not recorded);
     `at_host_speed` gives the profile for the host running faster or slower.
+
+    ``measurements`` are the footprints each call kind was fitted to (`fit_calls` fits them again).
 
     >>> p = Profile("numpy", "test CPU", {"numpy": "2"}, "2026-11-22",
     ...             {"add:impl": CallModel(Linear(1e-6, 1e-9))}, {"eager:node": 1e-6})
@@ -116,23 +137,36 @@ it covers add; calibrate with a version that includes it
     overheads: dict[str, float] = field(default_factory=dict)
     synchronous: bool = True  # True: host and device are one timeline (NumPy)
     host_reference: float = 0.0
+    measurements: dict[str, tuple[Measurement, ...]] = field(default_factory=dict)
 
-    def call(self, op: str, form: str, replayed: bool = False) -> CallModel:
-        """The model of ``op`` called in ``form``; another form of the same op if that one wasn't sampled.
+    def call(self, op: str, form: str, footprint: int | None = None, *, replayed: bool = False) -> CallModel:
+        """The model of ``op`` called in ``form`` on members of ``footprint`` bytes (`band_of`);
+        if that form wasn't sampled, the op's ``impl`` form, else another of its forms.
 
         ``replayed``: the call replayed from a CUDA graph — no host cost, the `CallModel.graph`
         device cost — from the forms of ``op`` that have one; a `ProfileError` if none has.
         """
-        calls = self.replayed_calls if replayed else self.calls
-        kind = f"{op}:{form}"
-        if kind in calls:
-            return calls[kind]
-        fallbacks = [k for k in calls if k.split(":")[0] == op]
-        if not fallbacks:
-            covered = sorted({k.split(":")[0] for k in calls})
-            raise ProfileError(f"the profile has no model for op {op!r} (call kind {kind!r}); it covers "
+        bands = self._bands(replayed)
+        forms = [f"{op}:{form}", f"{op}:impl"] + sorted(k for k in bands if k.split(":")[0] == op)
+        kind = next((k for k in forms if k in bands), None)
+        if kind is None:
+            covered = sorted({k.split(":")[0] for k in bands})
+            raise ProfileError(f"the profile has no model for op {op!r} (call kind {f'{op}:{form}'!r}); it covers "
                                f"{', '.join(covered)}; calibrate with a version that includes it")
-        return calls[min(fallbacks)]
+        calls = self.replayed_calls if replayed else self.calls
+        return calls[band_of(bands[kind], footprint)]
+
+    def _bands(self, replayed: bool) -> dict[str, list[tuple[int, str]]]:
+        """``{kind: [(lower edge, key), ...]}`` in ascending edges: the footprint bands of each kind."""
+        return self._replayed_bands if replayed else self._call_bands
+
+    @functools.cached_property
+    def _call_bands(self) -> dict[str, list[tuple[int, str]]]:
+        return _index_bands(self.calls)
+
+    @functools.cached_property
+    def _replayed_bands(self) -> dict[str, list[tuple[int, str]]]:
+        return _index_bands(self.replayed_calls)
 
     def replays(self, op: str) -> bool:
         """Whether calibration captured some form of ``op`` into a CUDA graph (see `call`)."""
@@ -164,7 +198,10 @@ it covers add; calibrate with a version that includes it
         calls = {kind: replace(m, host=m.host.scaled(factor)) for kind, m in self.calls.items()}
         overheads = {name: seconds * (1.0 if name in DEVICE_OVERHEADS else factor)
                      for name, seconds in self.overheads.items()}
-        return replace(self, calls=calls, overheads=overheads, host_reference=self.host_reference * factor)
+        measurements = {kind: tuple(replace(m, host=m.host * factor) for m in rows)
+                        for kind, rows in self.measurements.items()}
+        return replace(self, calls=calls, overheads=overheads, host_reference=self.host_reference * factor,
+                       measurements=measurements)
 
     def overhead(self, name: str) -> float:
         """Seconds of executor overhead ``name``; a clear error if the profile lacks it."""
@@ -187,7 +224,9 @@ it covers add; calibrate with a version that includes it
             calls = {kind: CallModel(Linear(**m["host"]), Linear(**m["device"]), m["samples"],
                                      Linear(**m["graph"]) if m.get("graph") else None)
                      for kind, m in data.pop("calls").items()}
-            return cls(calls=calls, **data)
+            measurements = {kind: tuple(Measurement(**m) for m in rows)
+                            for kind, rows in data.pop("measurements", {}).items()}
+            return cls(calls=calls, measurements=measurements, **data)
         except ProfileError:
             raise
         except (ValueError, KeyError, TypeError) as exc:
@@ -248,3 +287,103 @@ def fit_linear(work: Sequence[float], nbytes: Sequence[float], seconds: Sequence
     features = [np.ones_like(t), w, b] + ([np.asarray(steps, dtype=float)] if steps is not None else [])
     columns = np.stack(features, axis=1) / t[:, None]  # rows scaled by 1/t: relative error
     return Linear(*map(float, nnls(columns, np.ones_like(t))))
+
+
+BAND_TOLERANCE = 0.2  # a call kind's fit is cut into footprint bands while a measurement is off it by more
+MIN_BAND = 2  # measurements a band is fitted to, at least
+
+
+def fit_calls(measurements: dict[str, Sequence[Measurement]], gpu: bool) -> dict[str, CallModel]:
+    """A `CallModel` per call kind and band of footprints (`footprint_bands`, cut by the device's
+    time on a GPU, the host's on NumPy), each fitted to its measurements by `fit_linear`: the
+    host's cost on work and bytes; on a GPU the device's — and the replayed one's, where some
+    footprint was captured — on its steps too (a call's Python does not follow the op's depth,
+    its kernels do). A band from ``edge`` bytes up is keyed ``kind@edge`` (`Profile.call`).
+
+    >>> rows = [Measurement(f"n={n}", 8 * n, n, 8 * n, 1, 1e-5, 2e-6 + 1e-12 * n) for n in (10**3, 10**5, 10**7)]
+    >>> m = fit_calls({"add:impl": rows}, gpu=True)["add:impl"]
+    >>> round(m.host.latency * 1e6, 6), round(m.device.seconds(10**6, 8 * 10**6) * 1e6, 6), m.graph
+    (10.0, 3.0, None)
+    """
+    calls = {}
+    for kind, rows in measurements.items():
+        timed = (lambda m: m.device) if gpu else (lambda m: m.host)
+        for edge, band in footprint_bands(rows, timed, steps=gpu):
+            captured = [m for m in band if m.replayed is not None]
+            calls[kind if edge == 0 else f"{kind}@{edge}"] = CallModel(
+                _fit(band, lambda m: m.host, steps=False),
+                _fit(band, lambda m: m.device, steps=True) if gpu else Linear(), len(band),
+                _fit(captured, lambda m: m.replayed, steps=True) if captured else None)
+    return calls
+
+
+def footprint_bands(rows: Sequence[Measurement], seconds: Callable[[Measurement], float], steps: bool
+                    ) -> list[tuple[int, list[Measurement]]]:
+    """``rows`` cut into bands of footprints, each to be fitted on its own (``seconds`` by
+    `fit_linear`, on ``steps`` too if asked): ``[(lower edge, rows)]``,
+    the first edge 0, the others between the footprints either side (their geometric mean).
+
+    One line fits an op's cost over its footprints only while one algorithm runs them: CuPy
+    solves a batch of matrices up to 256×256 in one batched LU, whose time grows with d² for
+    any batch, and larger ones one matrix at a time. So while some measurement's ``seconds``
+    is off the band's fit by more than `BAND_TOLERANCE`, the band is cut between two
+    footprints where its halves fit best (least squared relative error), each keeping
+    `MIN_BAND` measurements. Copies (footprint None) are one band: a copy runs one kernel
+    whatever its size, and its time varies with its layout, not with its bytes alone (cutting
+    gathers by bytes fitted bands to a few unrepresentative layouts).
+
+    >>> rows = [Measurement(f"d={d}", d, d, d, 1, 0.0, 1e-5 * (1 if d < 100 else 10)) for d in (1, 10, 1000, 10000)]
+    >>> [(edge, [m.label for m in band]) for edge, band in footprint_bands(rows, lambda m: m.device, True)]
+    [(0, ['d=1', 'd=10']), (100, ['d=1000', 'd=10000'])]
+    """
+    if any(m.footprint is None for m in rows):
+        return [(0, list(rows))]
+
+    def cut(band: list[Measurement]) -> list[list[Measurement]]:
+        cuts = [i for i in range(MIN_BAND, len(band) - MIN_BAND + 1) if band[i - 1].footprint < band[i].footprint]
+        if not cuts or np.abs(_errors(band, seconds, steps)).max() <= BAND_TOLERANCE:
+            return [band]
+        best = min(cuts, key=lambda i: sum(float(np.sum(_errors(half, seconds, steps) ** 2))
+                                           for half in (band[:i], band[i:])))
+        return cut(band[:best]) + cut(band[best:])
+
+    bands = cut(sorted(rows, key=lambda m: m.footprint))
+    edges = [0] + [round(float(np.sqrt(lower[-1].footprint * upper[0].footprint)))
+                   for lower, upper in zip(bands, bands[1:])]
+    return list(zip(edges, bands))
+
+
+def _fit(rows: Sequence[Measurement], seconds: Callable[[Measurement], float], steps: bool) -> Linear:
+    return fit_linear([m.work for m in rows], [m.nbytes for m in rows], [seconds(m) for m in rows],
+                      [m.steps for m in rows] if steps else None)
+
+
+def _errors(rows: Sequence[Measurement], seconds: Callable[[Measurement], float], steps: bool) -> np.ndarray:
+    """Relative errors of ``rows``' fit (`_fit`)."""
+    model = _fit(rows, seconds, steps)
+    times = np.array([seconds(m) for m in rows])
+    predicted = np.array([model.seconds(m.work, m.nbytes, m.steps) for m in rows])
+    return np.divide(predicted - times, times, out=np.zeros_like(times), where=times > 0)
+
+
+def _index_bands(calls: dict[str, CallModel]) -> dict[str, list[tuple[int, str]]]:
+    """``{kind: [(lower edge, key), ...]}``, edges ascending, from keys ``kind`` and ``kind@edge``."""
+    index: dict[str, list[tuple[int, str]]] = {}
+    for key in calls:
+        kind, _, edge = key.partition("@")
+        index.setdefault(kind, []).append((int(edge or 0), key))
+    return {kind: sorted(bands) for kind, bands in index.items()}
+
+
+def band_of(bands: Sequence[tuple[int, str]], footprint: int | None) -> str:
+    """The key of the band holding ``footprint``: the last whose lower edge is at most it (else,
+    or for None, the first).
+
+    >>> band_of([(0, "solve:batched"), (1048576, "solve:batched@1048576")], 2 ** 21)
+    'solve:batched@1048576'
+    """
+    chosen = bands[0][1]
+    for edge, key in bands:
+        if footprint is not None and edge <= footprint:
+            chosen = key
+    return chosen

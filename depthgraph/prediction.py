@@ -58,13 +58,16 @@ def impl_form(node: Node) -> str:
 @dataclass(frozen=True)
 class Call:
     """One call an executor makes: ``op`` in ``form`` (see `depthgraph.cost`), its work, bytes and
-    steps (the op's span: a batch's members run side by side; 1 for a copy)."""
+    steps (the op's span: a batch's members run side by side; 1 for a copy), and an op's
+    footprint — the bytes one member moves (a batched call's member, else the node) — which
+    picks the profile's band (`depthgraph.cost.Profile.call`); None for a copy."""
 
     op: str
     form: str
     work: int
     nbytes: int
     steps: int = 1
+    footprint: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,8 @@ def eager_units(graph: Graph) -> list[Unit]:
     for node in graph.nodes:
         if node.op != "input":
             work, steps = ops.cost(node)
-            call = Call(node.op, impl_form(node), work, ops.bytes_moved(node), steps)
+            nbytes = ops.bytes_moved(node)
+            call = Call(node.op, impl_form(node), work, nbytes, steps, nbytes)
             units.append(Unit(node.name, level[node.name], (call,), {"node": 1}))
     return units
 
@@ -144,7 +148,8 @@ def group_calls(group: Group) -> tuple[Call, ...]:
     member_work, steps = ops.cost(first)
     work = member_work * len(group.nodes)
     if group.direct is not None:
-        return (Call(group.op, impl_form(first), work, ops.bytes_moved(first), steps),)
+        nbytes = ops.bytes_moved(first)
+        return (Call(group.op, impl_form(first), work, nbytes, steps, nbytes),)
     sources = first.inputs if not group.packed else first.inputs[:1]  # packed: one gather of all operands
     calls, nbytes = [], ops.size(first.shape) * np.dtype(first.dtype).itemsize * len(group.nodes)
     for gather, source in zip(group.operands, sources):
@@ -152,7 +157,7 @@ def group_calls(group: Group) -> tuple[Call, ...]:
         calls += _gather_calls(gather, itemsize)
         nbytes += gather.count * ops.size(gather.shape) * itemsize
     form = "packed" if group.packed else "shared" if any(g.shared for g in group.operands) else "batched"
-    return (*calls, Call(group.op, form, work, nbytes, steps))
+    return (*calls, Call(group.op, form, work, nbytes, steps, ops.bytes_moved(first)))
 
 
 def group_counts(group: Group) -> dict[str, int]:
@@ -191,7 +196,7 @@ class _Timeline:
         gap = overheads["kernel"] if replayed else 0.0
         throughput = 0.0
         for call in unit.calls:
-            model = self.profile.call(call.op, call.form, replayed)
+            model = self.profile.call(call.op, call.form, call.footprint, replayed=replayed)
             host_latency, host_throughput = model.host.split(call.work, call.nbytes, call.steps)
             self.host += host_latency + host_throughput
             if self.profile.synchronous:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from depthgraph.cost import CallModel, Linear, Profile, fit_linear, nnls
+from depthgraph.cost import CallModel, Linear, Measurement, Profile, fit_calls, fit_linear, footprint_bands, nnls
 from depthgraph.errors import ProfileError
 
 
@@ -122,3 +122,43 @@ def test_at_host_speed_scales_host_costs_only():
 def test_at_host_speed_needs_a_positive_factor(factor):
     with pytest.raises(ProfileError, match="a host speed is a positive factor"):
         profile(host_reference=1e-3).at_host_speed(factor)
+
+
+def two_regimes(footprints, slow_from, footprint=lambda f: f):
+    """Measurements of a call whose device time per byte is 10× higher from footprint ``slow_from``
+    (as CuPy's batched LU gives way to one solve per matrix): 2 µs + 1 or 10 ps per byte."""
+    return [Measurement(f"f={f} k={k}", footprint(f), k * f, k * f, 1, 1e-5,
+                        2e-6 + (1e-12 if f < slow_from else 1e-11) * k * f)
+            for f in footprints for k in (1, 8)]
+
+
+def test_fit_calls_cuts_a_kind_where_its_cost_changes_and_calls_pick_the_band_of_their_footprint():
+    footprints = [2 ** i for i in range(10, 24, 2)]  # 1 KiB … 4 MiB
+    calls = fit_calls({"solve:batched": two_regimes(footprints, 2 ** 20)}, gpu=True)
+    edge = round((2 ** 18 * 2 ** 20) ** 0.5)  # between the footprints either side of the change
+    assert sorted(calls) == ["solve:batched", f"solve:batched@{edge}"]
+    assert [m.samples for m in calls.values()] == [10, 4]  # 5 footprints below, 2 above, 2 batches each
+    p = profile(calls=calls, synchronous=False)
+    for f in (2 ** 12, 2 ** 22):  # each band fits its own regime exactly
+        per_byte = 1e-12 if f < 2 ** 20 else 1e-11
+        assert p.call("solve", "batched", f).device.seconds(8 * f, 8 * f) == pytest.approx(2e-6 + per_byte * 8 * f)
+    assert p.call("solve", "batched", None) is calls["solve:batched"]  # no footprint: the first band
+    assert p.call("solve", "impl", 2 ** 22) is calls[f"solve:batched@{edge}"]  # another form, by footprint too
+    assert Profile.from_json(p.to_json()) == p
+
+
+def test_a_kind_one_line_fits_is_one_band_and_copies_are_never_cut():
+    footprints = [2 ** i for i in range(10, 24, 2)]
+    one_line = fit_calls({"add:batched": two_regimes(footprints, 2 ** 30)}, gpu=True)
+    assert list(one_line) == ["add:batched"]
+    copies = two_regimes(footprints, 2 ** 20, footprint=lambda f: None)
+    assert [edge for edge, _ in footprint_bands(copies, lambda m: m.device, steps=True)] == [0]
+    assert list(fit_calls({"gather:copy": copies}, gpu=True)) == ["gather:copy"]
+
+
+def test_measurements_survive_the_json_round_trip_and_follow_the_host_speed():
+    rows = tuple(two_regimes([2 ** 10, 2 ** 12], 2 ** 20))
+    p = profile(measurements={"add:batched": rows}, host_reference=1e-3)
+    assert Profile.from_json(p.to_json()) == p
+    slower = p.at_host_speed(2.0).measurements["add:batched"]
+    assert [m.host for m in slower] == [2e-5] * 4 and [m.device for m in slower] == [m.device for m in rows]

@@ -68,14 +68,17 @@ def rows_of(perm):
 
 def test_group_calls_count_work_bytes_and_gathers_by_hand():
     exp_group, stack_group = depthgraph.schedule(rows_of([0, 1, 2, 3])).groups
-    # 4 members of 8 float64: 32 work, 256 bytes in and 256 out; the rows are a free view of x.
-    assert group_calls(exp_group) == (Call("exp", "batched", 32, 512),)
-    assert group_calls(stack_group) == (Call("stack", "packed", 32, 512),)
+    # 4 members of 8 float64: 32 work, 256 bytes in and 256 out (each member's footprint 128);
+    # the rows are a free view of x. The stack is one member of 32 in and 32 out.
+    assert group_calls(exp_group) == (Call("exp", "batched", 32, 512, 1, 128),)
+    assert group_calls(stack_group) == (Call("stack", "packed", 32, 512, 1, 512),)
     assert group_counts(exp_group) == {"group": 1, "segment": 1, "gather": 0}
     shuffled, _ = depthgraph.schedule(rows_of([2, 0, 3, 1])).groups
     # Rows out of order are one copy from one slab: 32 elements read and written (512 bytes), and
     # one entry of 24 bytes per row (each row a run of 8).
-    assert group_calls(shuffled) == (Call("gather", "copy", 0, 512 + 4 * 24, 1), Call("exp", "batched", 32, 512))
+    # A copy has no footprint: its model is one band (`depthgraph.cost.footprint_bands`).
+    assert group_calls(shuffled) == (Call("gather", "copy", 0, 512 + 4 * 24, 1),
+                                     Call("exp", "batched", 32, 512, 1, 128))
     assert group_counts(shuffled) == {"group": 1, "segment": 1, "gather": 1}
 
 
@@ -87,7 +90,8 @@ def test_a_product_with_one_element_out_is_its_own_kind_of_call(rows, form):
     product = g.input("a", (rows, 4)) @ g.input("x", (4, 1))
     g.output("y", product)
     (group,) = depthgraph.schedule(g).groups
-    expected = Call("matmul", form, rows * 4, 8 * (rows * 4 + 4 + rows), 3)
+    nbytes = 8 * (rows * 4 + 4 + rows)
+    expected = Call("matmul", form, rows * 4, nbytes, 3, nbytes)
     assert group_calls(group) == (expected,)
     assert depthgraph.prediction.eager_units(g)[0].calls == (expected,)
 
