@@ -24,7 +24,8 @@ computes them (`depthgraph.executors.cuda_graphs.CapturableCupy`) — into one C
 replayed graph is timed by events: the call's device cost inside a graph (`CallModel.graph`).
 Footprints that cannot be captured (cuBLAS, cuSOLVER) have none.
 
-**Executor overheads** (Python per node, group, task and run) are fitted from small synthetic
+**Executor overheads** (Python per node, group, task and run; a Dask cluster's cost per byte of
+inputs sent and outputs sent back, from one wide sum at three sizes) are fitted from small synthetic
 graphs — chains and rotating ladders, never the algorithms that `validate` checks — as the part
 of their measured time that the call models do not explain; the graphs are timed as `validate`
 times its points, all together round robin (`depthgraph.timing.Clock.walls`), and scaled to the
@@ -54,7 +55,7 @@ from depthgraph.executors.backend import array_module
 from depthgraph.executors.cuda_graphs import CapturableCupy, copy_into
 from depthgraph.executors.dask import task_plan
 from depthgraph.ir import Graph, Node
-from depthgraph.prediction import LEVELS_OVERHEADS, eager_units, impl_form, levels_units, predict
+from depthgraph.prediction import LEVELS_OVERHEADS, eager_units, impl_form, levels_units, predict, transferred_bytes
 from depthgraph.timing import Clock
 
 # ------------------------------------------------------------------ what is sampled
@@ -321,6 +322,14 @@ def _fan(width: int, length: int) -> Graph:
     return g
 
 
+def _wide_sum(elements: int) -> Graph:
+    """x + y on vectors of ``elements``: one task whose inputs a Dask cluster is sent every run
+    (and whose output it sends back), so the cluster's cost per byte moved can be fitted."""
+    g = Graph()
+    g.output("z", g.input("x", (elements,)) + g.input("y", (elements,)))
+    return g
+
+
 OVERHEAD_ROUNDS, OVERHEAD_SECONDS = 7, 10.0  # round robin: at least this many rounds over this many seconds
 OVERHEAD_OPS = {*CYCLE, "getitem", "stack"}  # what the graphs below are made of: always calibrated
 OVERHEAD_GRAPHS = {
@@ -328,7 +337,8 @@ OVERHEAD_GRAPHS = {
     "eager": [_chain(n) for n in (1, 4, 50, 200, 800)] + [_ladder(16, n) for n in (1, 20, 80)],
     "levels": [_chain(n) for n in (1, 4, 50, 200, 800)] + [_ladder(16, n) for n in (1, 4, 50, 200, 800)]
     + [_fan(w, n) for w in (2, 8, 32) for n in (1, 20, 100)],
-    "dask": [_independent_chains(1, 1)] + [_independent_chains(4, n) for n in (5, 20, 60)],
+    "dask": [_independent_chains(1, 1)] + [_independent_chains(4, n) for n in (5, 20, 60)]
+    + [_wide_sum(2 ** i) for i in (16, 19, 22)],
 }
 
 
@@ -420,12 +430,12 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any, seconds
     for name, _ in schedulers:
         rows = []
         bare_dask = dataclasses.replace(bare, overheads={**bare.overheads, f"dask-{name}:task": 0.0,
-                                                         f"dask-{name}:run": 0.0})
+                                                         f"dask-{name}:run": 0.0, f"dask-{name}:byte": 0.0})
         for graph, measured in zip(OVERHEAD_GRAPHS["dask"], timed[f"dask-{name}"]):
             tasks = len(task_plan(graph, profile.backend, 1, 0))  # incl. output getters: tasks too
-            rows.append(([tasks], measured,
+            rows.append(([tasks, transferred_bytes(graph)], measured,
                          predict(graph, "dask", bare_dask, scheduler=name, blocks=1, min_task_work=0).seconds))
-        found.update(_fit_overheads(f"dask-{name}", ("task",), rows))
+        found.update(_fit_overheads(f"dask-{name}", ("task", "byte"), rows))
     return found
 
 
@@ -470,7 +480,7 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
     --------
     >>> p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
     >>> p.call("add", "impl").host.latency > 0, sorted(p.overheads)[:2]
-    (True, ['dask-sync:run', 'dask-sync:task'])
+    (True, ['dask-sync:byte', 'dask-sync:run'])
     """
     from tqdm import tqdm
 

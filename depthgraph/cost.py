@@ -108,7 +108,8 @@ class Profile:
     """Fitted cost models of one device, and the executors' own overheads.
 
     ``overheads`` holds seconds per unit: ``"eager:node"``, ``"eager:run"``, ``"levels:group"``,
-    ``"levels:run"``, ``"dask-<scheduler>:task"``, ``"dask-<scheduler>:run"``, and for CUDA-graph
+    ``"levels:run"``, ``"dask-<scheduler>:task"``, ``"dask-<scheduler>:run"``,
+    ``"dask-<scheduler>:byte"`` (per byte of inputs and outputs sent), and for CUDA-graph
     replay ``"graphs:launch"`` (host, per graph), ``"graphs:kernel"`` (device, per replayed call)
     and ``"graphs:run"``. Every overhead but those in `DEVICE_OVERHEADS` is host time.
 

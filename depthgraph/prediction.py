@@ -266,16 +266,32 @@ def _replay(graph: Graph, profile: Profile) -> Prediction:
     return Prediction("levels", line.end + run_overhead, tuple(parts), run_overhead)
 
 
+def transferred_bytes(graph: Graph) -> int:
+    """Bytes of ``graph``'s inputs and outputs: what a Dask cluster is sent and sends back on
+    every run given the inputs as arrays (not futures from
+    `depthgraph.executors.dask.scatter_inputs`), at the profile's ``dask-<scheduler>:byte``.
+
+    >>> import depthgraph
+    >>> g = depthgraph.Graph(); _ = g.output("y", g.input("x", (10,)) * 2.0)
+    >>> transferred_bytes(g)  # 10 float64 in, 10 out
+    160
+    """
+    return sum(ops.size(n.shape) * np.dtype(n.dtype).itemsize for n in (*graph.inputs.values(), *graph.outputs.values()))
+
+
 def _dask(graph: Graph, profile: Profile, workers: int, scheduler: str, blocks: int | None,
           min_task_work: float | None) -> Prediction:
-    """List scheduling of the coarse tasks: each goes, in order, to the worker free first."""
+    """List scheduling of the coarse tasks: each goes, in order, to the worker free first, after
+    the inputs are sent (`transferred_bytes`: a cluster serialises and copies them, a
+    single-machine scheduler passes them by reference and costs ~0 per byte)."""
     # A task pays the scheduler's overhead, then runs its piece with the levels executor.
     overheads = {**_overheads(profile, "levels", (*LEVELS_OVERHEADS, "run")),
                  "task": profile.overhead(f"dask-{scheduler}:task")}
     per_run = profile.overhead(f"dask-{scheduler}:run")
-    lines = [_Timeline(profile) for _ in range(workers)]
+    transfer = profile.overhead(f"dask-{scheduler}:byte") * transferred_bytes(graph)
+    lines = [_Timeline(profile, transfer) for _ in range(workers)]  # the tasks start once the inputs are there
+    parts = [Part("inputs and outputs sent", -1, transfer, 0.0, transfer)]
     finish: dict[tuple, float] = {}
-    parts = []
     if blocks is None and scheduler == "distributed":
         blocks = workers  # as `depthgraph.execute` does with a Client; else to_dask's default
     for suffix, piece, upstream in task_plan(graph, profile.backend, blocks, min_task_work):
@@ -290,7 +306,7 @@ def _dask(graph: Graph, profile: Profile, workers: int, scheduler: str, blocks: 
         parts.append(Part(" ".join(map(str, suffix)), level, line.end - start,
                           sum(p.launch for p in task_parts), sum(p.throughput for p in task_parts)))
         finish[suffix] = line.end
-    return Prediction("dask", max(finish.values(), default=0.0) + per_run, tuple(parts), per_run, workers)
+    return Prediction("dask", max(finish.values(), default=transfer) + per_run, tuple(parts), per_run, workers)
 
 
 def predict(graph: Graph, executor: str = "levels", profile: Profile | None = None, workers: int = 1,

@@ -87,7 +87,7 @@ def test_calibrate_fits_every_sampled_kind_and_every_overhead():
     assert p.backend == "numpy" and p.synchronous and p.versions["numpy"] == np.__version__
     assert {"add:impl", "add:batched", "add:shared", "gather:copy"} <= set(p.calls)
     for name in ("eager:node", "eager:run", "levels:direct", "levels:group", "levels:segment", "levels:gather", "levels:run",
-                 "dask-sync:task", "dask-threads:task"):
+                 "dask-sync:task", "dask-threads:task", "dask-sync:byte", "dask-threads:byte"):
         assert p.overheads[name] >= 0
     # a bigger add costs at least as much: the fitted coefficients are non-negative
     model = p.call("add", "impl").host

@@ -1,5 +1,7 @@
 """Prediction: made-up profiles whose predictions are computed by hand, and the breakdown's sums."""
 
+import dataclasses
+
 import pytest
 
 import algorithms
@@ -12,7 +14,7 @@ from depthgraph.prediction import Call, group_calls, group_counts, predict
 US = 1e-6
 OVERHEADS = {"eager:node": 1 * US, "eager:run": 5 * US, "levels:direct": 2 * US, "levels:group": 4 * US,
              "levels:segment": 0.5 * US, "levels:gather": 0.0, "levels:run": 3 * US, "dask-threads:task": 100 * US,
-             "dask-threads:run": 50 * US}
+             "dask-threads:run": 50 * US, "dask-threads:byte": 0.0}
 
 
 def made_up(synchronous=True, calls=None):
@@ -154,20 +156,40 @@ def test_prediction_grows_with_size(executor, name, small, large):
     assert predict(g_large, executor, profile).seconds > predict(g_small, executor, profile).seconds
 
 
-def test_dask_spreads_independent_tasks_over_workers():
+def two_chains():
     g = depthgraph.Graph()
     for c in range(2):  # two chains that never meet
         x = g.input(f"x{c}", (64,))
         for _ in range(20):
             x = ops.exp(x)
         g.output(f"y{c}", x)
+    return g
+
+
+def test_dask_spreads_independent_tasks_over_workers():
+    g = two_chains()
     profile = made_up_for(g)
     one = predict(g, "dask", profile, workers=1, blocks=2, min_task_work=10**9)
     two = predict(g, "dask", profile, workers=2, blocks=2, min_task_work=10**9)
     # Two tasks of equal cost (each its chain) and two getters: on two workers the tasks overlap.
-    task = one.parts[0].seconds
+    task = one.parts[1].seconds  # parts[0]: the inputs and outputs sent, free on the threads scheduler
+    assert one.parts[0].seconds == 0
     assert one.seconds == pytest.approx(2 * task + 2 * 100 * US + 50 * US)
     assert two.seconds == pytest.approx(task + 100 * US + 50 * US)
+
+
+def test_a_cluster_is_sent_the_inputs_and_sends_the_outputs_back_by_hand():
+    g = two_chains()
+    threads = made_up_for(g)
+    cluster = {**threads.overheads, "dask-distributed:task": 100 * US, "dask-distributed:run": 50 * US,
+               "dask-distributed:byte": 1e-9}  # 1 ns a byte: 1 GB/s
+    sent = predict(g, "dask", dataclasses.replace(threads, overheads=cluster), scheduler="distributed",
+                   blocks=2, min_task_work=10**9)
+    plain = predict(g, "dask", threads, blocks=2, min_task_work=10**9)
+    # two inputs and two outputs of 64 float64: 2048 bytes, 2.048 µs before the tasks start
+    assert sent.parts[0].seconds == sent.parts[0].throughput == pytest.approx(2.048 * US)
+    assert sent.seconds == pytest.approx(plain.seconds + 2.048 * US)
+    assert sum(p.seconds for p in sent.parts) + sent.run_overhead == pytest.approx(sent.seconds)
 
 
 def test_errors_name_the_problem():
