@@ -148,8 +148,8 @@ it covers add; calibrate with a version that includes it
         device cost — from the forms of ``op`` that have one; a `ProfileError` if none has.
         """
         bands = self._bands(replayed)
-        forms = [f"{op}:{form}", f"{op}:impl"] + sorted(k for k in bands if k.split(":")[0] == op)
-        kind = next((k for k in forms if k in bands), None)
+        kind = (next((k for k in (f"{op}:{form}", f"{op}:impl") if k in bands), None)  # most calls stop here
+                or min((k for k in bands if k.split(":")[0] == op), default=None))
         if kind is None:
             covered = sorted({k.split(":")[0] for k in bands})
             raise ProfileError(f"the profile has no model for op {op!r} (call kind {f'{op}:{form}'!r}); it covers "
@@ -307,8 +307,8 @@ def fit_calls(measurements: dict[str, Sequence[Measurement]], gpu: bool) -> dict
     (10.0, 3.0, None)
     """
     calls = {}
+    timed = (lambda m: m.device) if gpu else (lambda m: m.host)
     for kind, rows in measurements.items():
-        timed = (lambda m: m.device) if gpu else (lambda m: m.host)
         for edge, band in footprint_bands(rows, timed, steps=gpu):
             captured = [m for m in band if m.replayed is not None]
             calls[kind if edge == 0 else f"{kind}@{edge}"] = CallModel(

@@ -222,9 +222,14 @@ def _sequence(units: list[Unit], profile: Profile, executor: str) -> Prediction:
     return Prediction(executor, line.end + run_overhead, parts, run_overhead)
 
 
+def _value_bytes(nodes: Iterable[Node]) -> int:
+    """Bytes of ``nodes``' values."""
+    return sum(ops.size(n.shape) * np.dtype(n.dtype).itemsize for n in nodes)
+
+
 def _copy(nodes: Iterable[Node]) -> Call:
     """Replay's copy of ``nodes``' values (stacked, as in a slab) into or out of a recorded buffer."""
-    return Call("copyto", "buffer", 0, 2 * sum(ops.size(n.shape) * np.dtype(n.dtype).itemsize for n in nodes))
+    return Call("copyto", "buffer", 0, 2 * _value_bytes(nodes))
 
 
 def _copies(label: str, level: int, nodes: Iterable[Node]) -> Unit:
@@ -276,7 +281,7 @@ def transferred_bytes(graph: Graph) -> int:
     >>> transferred_bytes(g)  # 10 float64 in, 10 out
     160
     """
-    return sum(ops.size(n.shape) * np.dtype(n.dtype).itemsize for n in (*graph.inputs.values(), *graph.outputs.values()))
+    return _value_bytes((*graph.inputs.values(), *graph.outputs.values()))
 
 
 def _dask(graph: Graph, profile: Profile, workers: int, scheduler: str, blocks: int | None,
