@@ -402,7 +402,8 @@ def _read(entry: tuple, slabs: list) -> Any:
 def _fetch(gather: Gather, slabs: list, xp: Any) -> Any:
     shape = (gather.count,) + gather.shape
     if not ops.size(gather.shape):  # empty values: nothing to read, and no size to infer rows from
-        return xp.empty(shape, dtype=slabs[gather.segments[0][0]].dtype)
+        # values from slabs of several dtypes promote, as a copy of them does (`gathers.plan`)
+        return xp.empty(shape, dtype=np.result_type(*(slabs[slab].dtype for slab, *_ in gather.segments)))
     if gather.copy is not None:
         return gather.copy.run(xp, slabs).reshape(shape)
     (slab, kind, index), = gather.segments

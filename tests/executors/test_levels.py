@@ -171,3 +171,14 @@ def test_large_operands_split_groups_only_when_shared():
     want = depthgraph.execute(g, inputs)
     for name in want:
         np.testing.assert_allclose(got[name], want[name], rtol=1e-12)
+
+
+def test_empty_values_from_slabs_of_two_dtypes_promote():
+    # Found by tests/test_properties.py: a concatenate of an empty int64 view and an empty float64
+    # sum is float64 (NumPy's promotion); the levels executor's empty gather took the first slab's int64.
+    g = depthgraph.Graph()
+    empty = g.input("a", (4,), "int64")[:0]
+    g.output("o", ops.concat([empty, empty + 2.0]))
+    got = depthgraph.execute(g, {"a": np.arange(4)}, executor="levels")["o"]
+    want = np.concatenate([np.arange(4)[:0], np.arange(4)[:0] + 2.0])
+    assert (got.shape, got.dtype) == (want.shape, want.dtype) == ((0,), np.float64)
