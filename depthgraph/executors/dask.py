@@ -535,7 +535,11 @@ def _place_inputs(client: Any, dsk: dict) -> dict:
     reads (``partition="op"``, or an output that is an input) go to every worker.
     """
     inputs = {k: v for k, v in dsk.items() if k[1] == "input" and not _is_future(v)}
-    workers = sorted(client.scheduler_info()["workers"])
+    # `Client.nthreads` asks the scheduler each time; `scheduler_info()["workers"]` can come back
+    # empty when the client's periodic refresh (totals only) lands between its fetch and return.
+    workers = sorted(client.nthreads())
+    if not workers:
+        raise ParameterError("the Dask cluster has no workers to place the inputs on")
     readers: dict[Key, set[str]] = {}
     for k, task in dsk.items():
         if k[1] == "task" and isinstance(task, tuple):

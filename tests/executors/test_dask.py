@@ -252,6 +252,29 @@ def test_distributed_inputs_go_only_to_the_workers_that_read_them(monkeypatch):
         np.testing.assert_allclose(out[name], ref[name], rtol=1e-14)
 
 
+def test_input_placement_does_not_trust_the_clients_cached_worker_list(monkeypatch):
+    # The client's periodic refresh caches totals only ("workers" empty); when it landed between
+    # scheduler_info's fetch and return, placement divided by zero workers (a CI failure).
+    distributed = pytest.importorskip("distributed")
+    g, inputs = _channels(2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        monkeypatch.setattr(client, "scheduler_info", lambda *a, **kw: {"workers": {}})
+        out = execute(g, inputs, executor="dask", scheduler=client, to_host=True, min_task_work=1)
+    ref = execute(g, inputs)
+    for name in ref:
+        np.testing.assert_allclose(out[name], ref[name], rtol=1e-14)
+
+
+def test_a_cluster_without_workers_is_a_clear_error():
+    distributed = pytest.importorskip("distributed")
+    g, inputs = _channels(1)
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        with pytest.raises(depthgraph.ParameterError, match="no workers"):
+            execute(g, inputs, executor="dask", scheduler=client)
+
+
 def test_inputs_scattered_once_stay_on_the_cluster():
     distributed = pytest.importorskip("distributed")
     from depthgraph.executors.dask import scatter_inputs
