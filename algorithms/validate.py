@@ -210,10 +210,10 @@ def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "num
 
     ``"dask"`` runs on the threads scheduler; with ``cluster_kind`` (``"local"`` or ``"cuda"``) dask
     also runs on a one-worker cluster of that kind. ``points``: a subset of `POINTS` (default all).
+    The profile is written once calibrated and the results after each validation pass (the
+    executors, then the cluster), so a run stopped partway keeps what it finished.
     """
     from tqdm import tqdm
-
-    from depthgraph.plots import predicted_vs_measured
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -234,19 +234,30 @@ def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "num
                 bar.set_postfix_str(label, refresh=False)
                 bar.update()
 
-            results = validate(profile, executors, points, progress=step, **timing) if executors else []
+            results: list[Result] = []
+            if executors:
+                results += validate(profile, executors, points, progress=step, **timing)
+                write_results(results, out, profile)
             if client is not None:
                 results += validate(profile, ("dask",), points, scheduler=client, progress=step,
                                     label=f"dask-{cluster_kind}", **timing)
+                write_results(results, out, profile)
     finally:
         if client is not None:
             client.cluster.close()
             client.close()
+    return results
+
+
+def write_results(results: Sequence[Result], out: Path, profile: Profile) -> None:
+    """``validation.csv``, ``validation.txt`` (the profile's device, date and versions, then
+    `summary`) and ``validation.png`` of ``results`` in ``out``."""
+    from depthgraph.plots import predicted_vs_measured
+
     write_csv(results, out / "validation.csv")
     text = summary(results)
     (out / "validation.txt").write_text(f"{profile.device}, {profile.date}, {profile.versions}\n{text}\n")
     predicted_vs_measured(out / "validation.csv", out / "validation.png")
-    return results
 
 
 def calibrate_profile(backend: str, client: Any, quick: bool, progress: bool) -> Profile:

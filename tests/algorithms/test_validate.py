@@ -44,6 +44,40 @@ def test_quick_job_writes_profile_csv_plot_and_summary(tmp_path):
         assert r.host_speed > 0 and r.predicted_as_calibrated_s > 0
 
 
+def test_a_job_stopped_in_its_cluster_pass_keeps_the_first_passes_results(tmp_path, monkeypatch):
+    # A device call can hit its time limit in the dask-cuda pass: the executors' results are on disk.
+    import types
+
+    import algorithms.validate as validation
+
+    passes = []
+
+    def validate(profile, executors, points, scheduler="threads", label=None, **options):
+        passes.append(label)
+        if label:
+            raise KeyboardInterrupt  # the cluster pass is stopped
+        return [result("recurrence", "levels", 1.1, 1.0), result("recurrence", "dask", 0.9, 1.0)]
+
+    closed = []
+    stub = types.SimpleNamespace(close=lambda: closed.append("client"),
+                                 cluster=types.SimpleNamespace(close=lambda: closed.append("cluster")))
+    monkeypatch.setattr(validation, "validate", validate)
+    monkeypatch.setattr(validation, "cluster", lambda kind: stub)
+    job(tmp_path, executors=("levels",), quick=True, progress=False, only=["recurrence"])  # a profile
+    from depthgraph.cost import Profile
+
+    profile = Profile.load(tmp_path / "profile.json")
+    with pytest.raises(KeyboardInterrupt):
+        job(tmp_path / "stopped", profile, executors=("levels", "dask"), cluster_kind="cuda", quick=True,
+            progress=False)
+    assert passes[-2:] == [None, "dask-cuda"] and closed == ["cluster", "client"]
+    rows = list(csv.DictReader(open(tmp_path / "stopped" / "validation.csv")))
+    assert [(r["executor"], float(r["rel_error"])) for r in rows] == [("levels", pytest.approx(0.1)),
+                                                                      ("dask", pytest.approx(-0.1))]
+    assert "levels: 1 points" in (tmp_path / "stopped" / "validation.txt").read_text()
+    assert (tmp_path / "stopped" / "validation.png").stat().st_size > 0
+
+
 def test_prediction_at_the_hosts_speed_follows_the_speed_graphs(tmp_path, monkeypatch):
     # The speed graphs timed at twice their predictions: the host runs twice as slow as at
     # calibration, and on NumPy every cost is the host's, so the judged prediction is twice the profile's.
