@@ -46,3 +46,19 @@ def test_kernel_replays_from_a_cuda_graph_with_new_slab_contents(cupy):
     graph.launch(stream)
     stream.synchronize()
     np.testing.assert_array_equal(result["out"].get(), copy.run(np, {s: -2.0 * a for s, a in slabs.items()}))
+
+
+@pytest.mark.parametrize("dtypes, result", [(("int64", "float64"), "float64"), (("float32", "complex128"), "complex128"),
+                                            (("bool", "int8", "int32"), "int32")])
+def test_sources_of_other_dtypes_are_cast_before_the_kernel_copies(cupy, dtypes, result):
+    # The kernel copies bit for bit by the first slab's itemsize: mixed sources must be cast to the
+    # result's dtype first (`Copy.dtype`), or the bytes of a narrower slab would be misread.
+    rng = np.random.default_rng(len(dtypes))
+    slabs = {s: (rng.standard_normal((4, 3)) * 10).astype(dtype) for s, dtype in enumerate(dtypes)}
+    pieces = [(s, np.arange(2) + 2 * s, np.array([3, 0])) for s in slabs]  # rows 1 and 0 of each, as offsets
+    copy = gathers.plan(3, pieces, result)
+    want = np.concatenate([slabs[s].reshape(-1)[[3, 4, 5, 0, 1, 2]].astype(result) for s in slabs])
+    np.testing.assert_array_equal(copy.run(np, slabs), want)
+    got = copy.run(cupy, {s: cupy.asarray(a) for s, a in slabs.items()})
+    assert got.dtype == np.dtype(result)
+    np.testing.assert_array_equal(got.get(), want)
