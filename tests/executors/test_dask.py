@@ -176,16 +176,6 @@ def test_task_graph_pickles():
         np.testing.assert_allclose(dask.get(dsk2, keys["K"]), execute(g, inputs)["K"], rtol=1e-12)
 
 
-def test_subgraph_helper_names_inputs_after_producers():
-    g = depthgraph.Graph()
-    x = g.input("x", (3,))
-    y = ops.exp(x, name="y")
-    z = g.output("z", ops.sum(y * y, name="z"))
-    sub = dask_executor.subgraph(g, [z], [z])
-    assert list(sub.inputs) == ["mul_2"] and list(sub.outputs) == ["z"]
-    assert sub.node("z").op == "sum"
-
-
 @pytest.mark.parametrize(
     "options, message",
     [
