@@ -204,12 +204,14 @@ def cluster(kind: str) -> Any:
 
 def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "numpy",
         executors: Sequence[str] = ("levels", "eager", "dask"), cluster_kind: str | None = None,
-        quick: bool = False, progress: bool = True, only: Sequence[str] | None = None) -> list[Result]:
+        quick: bool = False, progress: bool = True, only: Sequence[str] | None = None,
+        in_situ: bool = False) -> list[Result]:
     """Calibrate (unless given a profile), validate, and write ``profile.json``, ``validation.csv``,
     ``validation.png`` and ``validation.txt`` into ``out_dir``: what ``depthgraph validate`` runs.
 
     ``"dask"`` runs on the threads scheduler; with ``cluster_kind`` (``"local"`` or ``"cuda"``) dask
-    also runs on a one-worker cluster of that kind. ``points``: a subset of `POINTS` (default all).
+    also runs on a one-worker cluster of that kind. ``only``: algorithm names, a subset of `POINTS`
+    (default all). ``in_situ``: calibrate calls in situ (`depthgraph.calibrate.calibrate`).
     The profile is written once calibrated and the results after each validation pass (the
     executors, then the cluster), so a run stopped partway keeps what it finished.
     """
@@ -220,7 +222,7 @@ def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "num
     client = cluster(cluster_kind) if cluster_kind else None
     try:
         if profile is None:
-            profile = calibrate_profile(backend, client, quick, progress)
+            profile = calibrate_profile(backend, client, quick, progress, in_situ)
         profile.save(out / "profile.json")
         points = QUICK if quick else POINTS[profile.backend]
         if only:
@@ -260,10 +262,11 @@ def write_results(results: Sequence[Result], out: Path, profile: Profile) -> Non
     predicted_vs_measured(out / "validation.csv", out / "validation.png")
 
 
-def calibrate_profile(backend: str, client: Any, quick: bool, progress: bool) -> Profile:
-    """A fresh profile of ``backend`` (and of ``client``'s per-task overhead); ``quick``: small sizes only."""
+def calibrate_profile(backend: str, client: Any, quick: bool, progress: bool, in_situ: bool = False) -> Profile:
+    """A fresh profile of ``backend`` (and of ``client``'s per-task overhead); ``quick``: small sizes
+    only; ``in_situ``: calls timed in situ."""
     from depthgraph.calibrate import OVERHEAD_SECONDS, calibrate
 
     return calibrate(backend, max_elements=2 ** 12 if quick else None, client=client, progress=progress,
                      trials=3 if quick else 7, min_samples=2 if quick else 5,
-                     seconds=0.0 if quick else OVERHEAD_SECONDS)
+                     seconds=0.0 if quick else OVERHEAD_SECONDS, in_situ=in_situ)

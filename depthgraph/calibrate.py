@@ -13,6 +13,16 @@ spin kernel long enough for the host to queue all R calls behind it; the host cl
 the *host* cost of a call, and CUDA events around the queued calls give its *device* cost, even
 for kernels far shorter than their launch. The clock lives in `depthgraph.timing`.
 
+**In situ** (``in_situ=True``; an experiment, not yet judged on a GPU). In a graph a library
+call (a cuBLAS product, a cuSOLVER solve) sits between calls down other paths, and on a GPU host
+it costs more there than repeated alone in a loop (session 8's per-group probe on an H100:
+``dot`` 66 µs in ridge-sherman-morrison against 49 µs alone, a matmul 36 against 27, an
+elementwise call within 2 µs of its loop). Timed alone, that extra lands in the executors'
+per-group overheads, fitted on graphs that alternate elementwise ops and products — too much for
+a graph of elementwise ops, too little for one of products. In situ, each call is timed
+alternating with a small elementwise op (`NEIGHBOUR_ELEMENTS`), and the neighbour's own cost,
+timed alone, is subtracted: a call's model carries the cost of switching to it and away from it.
+
 **The host's speed.** A cloud host runs in phases of different speed (`depthgraph.timing`), and
 a calibration spans several. So the host's reference (`depthgraph.timing.Clock.reference`) is
 timed before each footprint, each host time is taken relative to it, and the profile's host
@@ -258,6 +268,24 @@ def samples(backend: str = "numpy", only: Sequence[str] | None = None, max_eleme
     return out + list(_replay_copy_samples(xp, rng, max_elements) if backend == "cupy" else [])
 
 
+NEIGHBOUR_ELEMENTS = 64  # the elementwise op each sampled call is timed beside (module doc, "In situ")
+
+
+def _neighbour(xp: Any) -> Callable[[], Any]:
+    """The small elementwise op each sampled call is timed beside."""
+    vector = xp.ones(NEIGHBOUR_ELEMENTS)
+    return lambda: vector + vector
+
+
+def _beside(call: Callable[[], Any], neighbour: Callable[[], Any]) -> Callable[[], Any]:
+    """``call`` then ``neighbour``, as one call to time."""
+    def both() -> None:
+        call()
+        neighbour()
+
+    return both
+
+
 # ------------------------------------------------------------------ executor overheads
 
 
@@ -456,7 +484,7 @@ def _versions(backend: str) -> dict[str, str]:
 
 def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_elements: int | None = None,
               client: Any = None, progress: bool = True, trials: int = 7, min_samples: int = 5,
-              seconds: float = OVERHEAD_SECONDS) -> Profile:
+              seconds: float = OVERHEAD_SECONDS, in_situ: bool = False) -> Profile:
     """Time every op and gather on ``backend`` and fit a `Profile` (see the module doc).
 
     Parameters
@@ -475,6 +503,9 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
     seconds : float
         The overhead graphs are timed round robin for at least this long (and `OVERHEAD_ROUNDS`
         rounds): long enough to span phases of the host's speed (`depthgraph.timing`).
+    in_situ : bool
+        Time each call alternating with a small elementwise op, net of it (module doc, "In
+        situ"); default: each call repeated alone.
 
     Examples
     --------
@@ -494,17 +525,25 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
     bar = tqdm(total=len(todo) + graphs + OVERHEAD_ROUNDS, disable=not progress, unit="step",
                desc="calibrating", leave=False)
     measured: dict[str, list[tuple[Sample, float, float, float | None]]] = {}
+    neighbour, neighbour_host, neighbour_device = None, 0.0, 0.0
+    if in_situ:
+        neighbour = _neighbour(clock.xp)
+        reference = clock.reference()
+        neighbour_host, neighbour_device = clock.measure(neighbour, trials, min_samples)
+        neighbour_host /= reference  # relative to the host's speed, as each footprint's host time
     references = []  # the host's speed as each footprint is timed: its host time is kept relative to it
     for sample in todo:
         bar.set_postfix_str(sample.label, refresh=False)
         copies = sample.copies()
         references.append(clock.reference())
-        host, device = clock.measure(sample.setup(clock.xp, copies), trials, min_samples)
+        call = sample.setup(clock.xp, copies)
+        host, device = clock.measure(_beside(call, neighbour) if neighbour else call, trials, min_samples)
+        host, device = max(host / references[-1] - neighbour_host, 0.0), max(device - neighbour_device, 0.0)
         # a replayed graph varies far less than host-launched calls: fewer trials suffice
         replayed = (clock.replayed(sample.setup(capturable, copies), device, 3, 3)
                     if capturable is not None else None)
         del copies
-        measured.setdefault(sample.kind, []).append((sample, host / references[-1], device, replayed))
+        measured.setdefault(sample.kind, []).append((sample, host, device, replayed))
         bar.update()
     host_reference = float(np.median(references))  # host costs are fitted at this speed
     measurements = {kind: tuple(Measurement(s.label, s.footprint, s.work, s.nbytes, s.steps, relative * host_reference,
@@ -512,7 +551,8 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
                     for kind, rows in measured.items()}
     calls = fit_calls(measurements, clock.gpu)
     profile = Profile(backend, clock.device, _versions(backend), datetime.date.today().isoformat(), calls, {},
-                      synchronous=not clock.gpu, host_reference=host_reference, measurements=measurements)
+                      synchronous=not clock.gpu, host_reference=host_reference, measurements=measurements,
+                      in_situ=in_situ)
 
     def step(label: str) -> None:
         bar.set_postfix_str(label, refresh=False)

@@ -90,8 +90,9 @@ class Measurement:
     """One footprint as calibration timed it — what a `CallModel` was fitted to (StarPU keeps such
     a history per footprint too): the op's footprint (the bytes one member of the call moves;
     None for a copy, `footprint_bands`), the call's work, bytes and steps, its per-call host
-    seconds (at the profile's host speed, see `Profile`), device seconds, and device seconds
-    replayed from a CUDA graph (None: not captured)."""
+    seconds (at the profile's host speed, see `Profile`) and device seconds — if the profile is
+    ``in_situ``, timed beside a small elementwise op and net of it (`depthgraph.calibrate`) —, and
+    device seconds replayed from a CUDA graph (None: not captured)."""
 
     label: str
     footprint: int | None
@@ -139,6 +140,7 @@ it covers add; calibrate with a version that includes it
     synchronous: bool = True  # True: host and device are one timeline (NumPy)
     host_reference: float = 0.0
     measurements: dict[str, tuple[Measurement, ...]] = field(default_factory=dict)
+    in_situ: bool = False  # calls timed beside a small elementwise op, net of it (`depthgraph.calibrate`)
 
     def call(self, op: str, form: str, footprint: int | None = None, *, replayed: bool = False) -> CallModel:
         """The model of ``op`` called in ``form`` on members of ``footprint`` bytes (`band_of`);
@@ -276,6 +278,8 @@ def fit_linear(work: Sequence[float], nbytes: Sequence[float], seconds: Sequence
     """Fit `Linear` to samples by `nnls`, in *relative* error; ``per_step`` only if ``steps`` are given.
 
     Relative error, because samples span microseconds to milliseconds and each should count alike.
+    A sample of 0 s (a cost within the noise of what calibration subtracts) has no relative
+    error to weigh and is left out; with none left the model is 0.
 
     >>> w = np.array([1e3, 1e4, 1e5, 1e6]); b = 8 * w
     >>> m = fit_linear(w, b, 2e-6 + 3e-10 * w)
@@ -283,11 +287,12 @@ def fit_linear(work: Sequence[float], nbytes: Sequence[float], seconds: Sequence
     (2.0, 3.0)
     """
     w, b, t = (np.asarray(v, dtype=float) for v in (work, nbytes, seconds))
-    if not len(t):
-        return Linear()
     features = [np.ones_like(t), w, b] + ([np.asarray(steps, dtype=float)] if steps is not None else [])
-    columns = np.stack(features, axis=1) / t[:, None]  # rows scaled by 1/t: relative error
-    return Linear(*map(float, nnls(columns, np.ones_like(t))))
+    timed = t > 0
+    if not timed.any():
+        return Linear()
+    columns = np.stack(features, axis=1)[timed] / t[timed, None]  # rows scaled by 1/t: relative error
+    return Linear(*map(float, nnls(columns, np.ones(len(columns)))))
 
 
 BAND_TOLERANCE = 0.2  # a call kind's fit is cut into footprint bands while a measurement is off it by more

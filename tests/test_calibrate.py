@@ -95,10 +95,14 @@ def test_calibrate_fits_every_sampled_kind_and_every_overhead():
     assert p.host_reference > 0
 
 
-def test_host_times_are_fitted_at_one_host_speed(monkeypatch):
+@pytest.mark.parametrize("in_situ", [False, True])
+def test_host_times_are_fitted_at_one_host_speed(monkeypatch, in_situ):
     # A host that runs 4× slower for every third footprint: each call costs 10 µs of host at the
     # reference speed (1 ms), so 40 µs while the reference takes 4 ms. Kept relative to the
     # reference, every footprint gives 10 µs; taken as measured, the fit would land between.
+    # In situ each call is timed beside the neighbour (2 µs at the reference speed), subtracted.
+    import depthgraph.calibrate as calibration
+
     slowdown = itertools.cycle([1.0, 1.0, 4.0])
     now = {}
 
@@ -106,13 +110,49 @@ def test_host_times_are_fitted_at_one_host_speed(monkeypatch):
         now["slowdown"] = next(slowdown)
         return 1e-3 * now["slowdown"]
 
+    def neighbour():
+        pass
+
+    def measure(self, call, *args, **kwargs):
+        return (2e-6 if call is neighbour else 1e-5 + 2e-6 * in_situ) * now["slowdown"], 0.0
+
     monkeypatch.setattr(Clock, "reference", reference)
-    monkeypatch.setattr(Clock, "measure", lambda self, call, *a, **k: (1e-5 * now["slowdown"], 0.0))
-    p = calibrate("numpy", only=["add"], max_elements=64, progress=False, trials=3, min_samples=2, seconds=0)
+    monkeypatch.setattr(Clock, "measure", measure)
+    monkeypatch.setattr(calibration, "_neighbour", lambda xp: neighbour)
+    p = calibrate("numpy", only=["add"], max_elements=64, progress=False, trials=3, min_samples=2, seconds=0,
+                  in_situ=in_situ)
     assert p.host_reference == pytest.approx(1e-3)  # the median reference
+    assert p.in_situ == in_situ
     for model in p.calls.values():
         assert model.host.seconds(0, 0) == pytest.approx(1e-5)
         assert model.host.per_work == model.host.per_byte == 0
+
+
+@pytest.mark.parametrize("in_situ", [False, True])
+def test_each_sample_is_timed_alone_or_as_its_call_then_the_neighbour(monkeypatch, in_situ):
+    import depthgraph.calibrate as calibration
+
+    order, runs = [], []
+
+    def measure(self, call, *args, **kwargs):
+        order.clear()
+        call()
+        runs.append(tuple(order))
+        return 1e-6, 0.0
+
+    def logged(sample):
+        return dataclasses.replace(sample, call=lambda xp, ops: order.append("call") or sample.call(xp, ops))
+
+    real = calibration.samples(backend="numpy", only=["add"], max_elements=64)
+    monkeypatch.setattr(calibration, "_neighbour", lambda xp: lambda: order.append("neighbour"))
+    monkeypatch.setattr(calibration, "samples", lambda *a, **k: [logged(s) for s in real])
+    monkeypatch.setattr(Clock, "measure", measure)
+    calibrate("numpy", only=["add"], max_elements=64, progress=False, trials=3, min_samples=2, seconds=0,
+              in_situ=in_situ)
+    if in_situ:  # the neighbour alone first, then each call beside it
+        assert runs == [("neighbour",)] + [("call", "neighbour")] * len(real)
+    else:
+        assert runs == [("call",)] * len(real)
 
 
 def test_gather_samples_copy_half_of_each_slabs_rows_as_rows_or_scattered_elements():

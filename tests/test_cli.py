@@ -101,11 +101,13 @@ def test_render_and_report_errors_are_one_line_and_exit_2(tmp_path, argv, messag
     assert line.startswith(message)
 
 
-def test_calibrate_writes_a_profile(tmp_path, capsys):
+@pytest.mark.parametrize("flags", [[], ["--in-situ"]])
+def test_calibrate_writes_a_profile(tmp_path, capsys, flags):
     from depthgraph.cost import Profile
 
     path = tmp_path / "p.json"
-    assert main(["calibrate", "--quick", "-o", str(path)]) == 0
+    assert main(["calibrate", "--quick", "-o", str(path), *flags]) == 0
     profile = Profile.load(path)
     assert capsys.readouterr().out.startswith(f"calibrated {len(profile.calls)} call kinds on {profile.device}")
     assert profile.backend == "numpy" and "levels:run" in profile.overheads
+    assert profile.in_situ == bool(flags)

@@ -1,5 +1,7 @@
 """Cost models and profiles: fitting against closed forms, JSON round trips, clear errors."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -36,6 +38,17 @@ def test_fit_linear_recovers_a_cost_per_step_of_exact_data():
     assert fit_linear(work, nbytes, 3e-6 + 2e-12 * work).per_step == 0  # no steps given: none fitted
     latency, throughput = m.split(work[3], nbytes[3], steps[3])
     assert (latency, throughput) == pytest.approx((3e-6 + 1e-7 * 32, 2e-12 * 576), rel=1e-6)
+
+
+def test_fit_linear_leaves_out_samples_of_zero_seconds():
+    # Calibration subtracts the neighbour's cost, so a tiny call can come out at 0 s: it has no
+    # relative error to weigh, and the others still give the exact line.
+    work = np.array([0.0, 1e3, 1e5, 1e7])
+    seconds = 2e-6 + 1e-12 * work
+    seconds[0] = 0.0
+    m = fit_linear(work, 8 * work, seconds)
+    assert m.seconds(1e6, 8e6) == pytest.approx(2e-6 + 1e-6)
+    assert fit_linear([1, 2], [8, 16], [0.0, 0.0]) == Linear()
 
 
 def test_fit_linear_never_returns_a_negative_coefficient():
@@ -162,3 +175,13 @@ def test_measurements_survive_the_json_round_trip_and_follow_the_host_speed():
     assert Profile.from_json(p.to_json()) == p
     slower = p.at_host_speed(2.0).measurements["add:batched"]
     assert [m.host for m in slower] == [2e-5] * 4 and [m.device for m in slower] == [m.device for m in rows]
+
+
+def test_a_profile_from_before_in_situ_timing_loads_as_timed_alone():
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "docs" / "benchmarks" / "h200-profile-session9.json"
+    assert "in_situ" not in path.read_text()
+    profile = Profile.load(path)
+    assert profile.in_situ is False and profile.calls
+    assert Profile.from_json(dataclasses.replace(profile, in_situ=True).to_json()).in_situ is True
