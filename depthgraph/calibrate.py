@@ -41,7 +41,8 @@ of their measured time that the call models do not explain; the graphs are timed
 times its points, all together round robin (`depthgraph.timing.Clock.walls`), and scaled to the
 reference speed. A graph
 launch's host cost is timed alone; the rest of a replay's own cost (events, stream switches) is
-fitted like the others.
+fitted like the others. The profile keeps the graphs' times (`fit_overheads` fits them again;
+``bench/overhead_fit.py`` shows how well the fit explains them).
 """
 
 from __future__ import annotations
@@ -416,11 +417,13 @@ def _fit_overheads(executor: str, names: tuple[str, ...], rows: list[tuple[list[
     return {f"{executor}:{name}": float(c) for name, c in zip(("run",) + names, coef)}
 
 
-def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any, seconds: float,
-                            progress: Callable[[str], None]) -> dict[str, float]:
-    # Every overhead graph under every executor, timed round robin (`Clock.walls`: all across the
-    # same phases of the host's speed, as validation times its points) and taken to the profile's
-    # reference host speed; a replay is device-bound, so it is taken as measured.
+def _time_overhead_graphs(profile: Profile, clock: Clock, client: Any, seconds: float,
+                          progress: Callable[[str], None]) -> dict[str, tuple[float, ...]]:
+    """Seconds of every overhead graph under every executor (`fit_overheads` says which), timed
+    round robin (`Clock.walls`: all across the same phases of the host's speed, as validation
+    times its points) and taken to the profile's reference host speed; a replay is device-bound,
+    so it is taken as measured. On a GPU also ``"graphs:launch"``: one graph launch's host
+    seconds, timed alone."""
     schedulers = [("sync", "sync"), ("threads", "threads")] + ([("distributed", client)] if client else [])
     runs = [(executor, graph, {"executor": executor}) for executor in ("eager", "levels")
             for graph in OVERHEAD_GRAPHS[executor]]
@@ -435,7 +438,26 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any, seconds
     for (kind, _, options), (wall, reference) in zip(runs, walls):
         timed.setdefault(kind, []).append(wall if options.get("cuda_graph") else
                                           wall * profile.host_reference / reference)
+    if clock.gpu:
+        timed["graphs:launch"] = [clock.launch_seconds() * profile.host_reference / clock.reference()]
+    return {kind: tuple(times) for kind, times in timed.items()}
 
+
+def fit_overheads(profile: Profile, timed: dict[str, Sequence[float]]) -> dict[str, float]:
+    """The executors' overheads (`Profile`), fitted as the part of each overhead graph's time
+    ``timed`` that ``profile``'s call models do not explain.
+
+    ``timed`` holds, in the order of `OVERHEAD_GRAPHS`, seconds at the profile's host speed:
+    ``"eager"`` and ``"levels"`` (their graphs run by that executor), ``"dask-<scheduler>"`` (the
+    dask graphs, one task per level: ``blocks=1, min_task_work=0``), and on a GPU ``"graphs"``
+    (the levels graphs replayed) with ``"graphs:launch"`` (one launch's host seconds). A profile
+    keeps what it was fitted to (`Profile.overhead_timings`), so its overheads can be fitted
+    again without the device.
+
+    >>> p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
+    >>> fit_overheads(p, p.overhead_timings) == p.overheads
+    True
+    """
     zero = {"eager:node": 0.0, "eager:run": 0.0, "levels:run": 0.0, **{f"levels:{n}": 0.0 for n in LEVELS_OVERHEADS}}
     bare = dataclasses.replace(profile, overheads=zero)
     found: dict[str, float] = {}
@@ -446,8 +468,8 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any, seconds
             counts = [sum(u.counts.get(name, 0) for u in units) for name in names]
             rows.append((counts, measured, predict(graph, executor, bare).seconds))
         found.update(_fit_overheads(executor, names, rows))
-    if clock.gpu:  # CUDA-graph replay: a launch timed alone, the rest of a replay's own cost fitted
-        found["graphs:launch"] = clock.launch_seconds() * profile.host_reference / clock.reference()
+    if "graphs" in timed:  # CUDA-graph replay: a launch timed alone, the rest of a replay's own cost fitted
+        found["graphs:launch"] = timed["graphs:launch"][0]
         bare = dataclasses.replace(profile, overheads={**zero, **found, "graphs:run": 0.0, "graphs:kernel": 0.0})
         rows = []
         for graph, measured in zip(OVERHEAD_GRAPHS["levels"], timed["graphs"]):
@@ -455,7 +477,7 @@ def _fit_executor_overheads(profile: Profile, clock: Clock, client: Any, seconds
             rows.append(([calls], measured, predict(graph, "levels", bare, cuda_graph=True).seconds))
         found.update(_fit_overheads("graphs", ("kernel",), rows))
     bare = dataclasses.replace(profile, overheads={**zero, **found})
-    for name, _ in schedulers:
+    for name in [kind.removeprefix("dask-") for kind in timed if kind.startswith("dask-")]:
         rows = []
         bare_dask = dataclasses.replace(bare, overheads={**bare.overheads, f"dask-{name}:task": 0.0,
                                                          f"dask-{name}:run": 0.0, f"dask-{name}:byte": 0.0})
@@ -558,6 +580,6 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
         bar.set_postfix_str(label, refresh=False)
         bar.update()
 
-    overheads = _fit_executor_overheads(profile, clock, client, seconds, step)
+    timed = _time_overhead_graphs(profile, clock, client, seconds, step)
     bar.close()
-    return dataclasses.replace(profile, overheads=overheads)
+    return dataclasses.replace(profile, overheads=fit_overheads(profile, timed), overhead_timings=timed)

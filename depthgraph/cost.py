@@ -118,7 +118,9 @@ class Profile:
     (`depthgraph.timing.Clock.reference`) took ``host_reference`` seconds (0: not recorded);
     `at_host_speed` gives the profile for the host running faster or slower.
 
-    ``measurements`` are the footprints each call kind was fitted to (`fit_calls` fits them again).
+    ``measurements`` are the footprints each call kind was fitted to (`fit_calls` fits them again),
+    ``overhead_timings`` the synthetic graphs' times the overheads were fitted to
+    (`depthgraph.calibrate.fit_overheads` fits them again).
 
     >>> p = Profile("numpy", "test CPU", {"numpy": "2"}, "2026-11-22",
     ...             {"add:impl": CallModel(Linear(1e-6, 1e-9))}, {"eager:node": 1e-6})
@@ -141,6 +143,7 @@ it covers add; calibrate with a version that includes it
     host_reference: float = 0.0
     measurements: dict[str, tuple[Measurement, ...]] = field(default_factory=dict)
     in_situ: bool = False  # calls timed beside a small elementwise op, net of it (`depthgraph.calibrate`)
+    overhead_timings: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def call(self, op: str, form: str, footprint: int | None = None, *, replayed: bool = False) -> CallModel:
         """The model of ``op`` called in ``form`` on members of ``footprint`` bytes (`band_of`);
@@ -229,7 +232,8 @@ it covers add; calibrate with a version that includes it
                      for kind, m in data.pop("calls").items()}
             measurements = {kind: tuple(Measurement(**m) for m in rows)
                             for kind, rows in data.pop("measurements", {}).items()}
-            return cls(calls=calls, measurements=measurements, **data)
+            timings = {kind: tuple(times) for kind, times in data.pop("overhead_timings", {}).items()}
+            return cls(calls=calls, measurements=measurements, overhead_timings=timings, **data)
         except ProfileError:
             raise
         except (ValueError, KeyError, TypeError) as exc:

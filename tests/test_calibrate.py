@@ -181,3 +181,36 @@ def test_host_speed_needs_one_time_per_speed_graph():
 
     with pytest.raises(ParameterError, match=f"one time per speed graph \\({len(SPEED_GRAPHS)}\\), got 1"):
         host_speed(Profile("numpy", "test CPU", {}, "", {}), [1.0])
+
+
+def test_fit_overheads_recovers_the_overheads_that_made_the_timings():
+    # Timings made by the prediction itself with known overheads (NumPy: one timeline, so a
+    # graph's time is its calls plus each overhead times its count): the fit must give them back.
+    from depthgraph.calibrate import OVERHEAD_GRAPHS, fit_overheads
+    from depthgraph.prediction import predict
+
+    p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
+    known = {"eager:node": 3e-6, "eager:run": 2e-5, "levels:direct": 1e-6, "levels:group": 4e-6,
+             "levels:segment": 5e-7, "levels:gather": 2e-6, "levels:run": 3e-5,
+             **{f"dask-{s}:{name}": value for s in ("sync", "threads")
+                for name, value in (("task", 5e-5), ("run", 1e-4), ("byte", 1e-10))}}
+    truth = dataclasses.replace(p, overheads=known)
+    timed = {executor: [predict(g, executor, truth).seconds for g in OVERHEAD_GRAPHS[executor]]
+             for executor in ("eager", "levels")}
+    for s in ("sync", "threads"):
+        timed[f"dask-{s}"] = [predict(g, "dask", truth, scheduler=s, blocks=1, min_task_work=0).seconds
+                              for g in OVERHEAD_GRAPHS["dask"]]
+    assert fit_overheads(p, timed) == pytest.approx(known, rel=1e-6)
+
+
+def test_a_profile_keeps_the_overhead_timings_it_was_fitted_to(tmp_path):
+    from depthgraph.calibrate import OVERHEAD_GRAPHS, fit_overheads
+    from depthgraph.cost import Profile
+
+    p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
+    assert {kind: len(times) for kind, times in p.overhead_timings.items()} == {
+        "eager": len(OVERHEAD_GRAPHS["eager"]), "levels": len(OVERHEAD_GRAPHS["levels"]),
+        "dask-sync": len(OVERHEAD_GRAPHS["dask"]), "dask-threads": len(OVERHEAD_GRAPHS["dask"])}
+    p.save(tmp_path / "p.json")
+    again = Profile.load(tmp_path / "p.json")
+    assert again == p and fit_overheads(again, again.overhead_timings) == p.overheads
