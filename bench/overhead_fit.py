@@ -25,29 +25,23 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from depthgraph.calibrate import OVERHEAD_GRAPHS
+from depthgraph.calibrate import overhead_graphs, overhead_prediction
 from depthgraph.cost import Profile
 from depthgraph.executors.dask import task_plan
-from depthgraph.prediction import eager_units, levels_units, predict, transferred_bytes
+from depthgraph.prediction import eager_units, levels_units, transferred_bytes
+
+
+def units(graph, kind: str, backend: str) -> str:
+    """What ``kind``'s overheads are counted in, for ``graph``."""
+    if kind.startswith("dask-"):
+        return f"{len(task_plan(graph, backend, 1, 0))} tasks, {transferred_bytes(graph)} B"
+    return f"{len(eager_units(graph))} nodes" if kind == "eager" else f"{len(levels_units(graph))} groups"
 
 
 def rows(profile: Profile, kind: str) -> list[tuple[str, float, float]]:
     """``(units, measured s, predicted s)`` for each overhead graph timed under ``kind``."""
-    if kind.startswith("dask-"):
-        scheduler = kind.removeprefix("dask-")
-        graphs = OVERHEAD_GRAPHS["dask"]
-        units = [f"{len(task_plan(g, profile.backend, 1, 0))} tasks, {transferred_bytes(g)} B" for g in graphs]
-        predicted = [predict(g, "dask", profile, scheduler=scheduler, blocks=1, min_task_work=0).seconds
-                     for g in graphs]
-    elif kind == "eager":
-        graphs = OVERHEAD_GRAPHS["eager"]
-        units = [f"{len(eager_units(g))} nodes" for g in graphs]
-        predicted = [predict(g, "eager", profile).seconds for g in graphs]
-    else:  # levels, or its graphs replayed
-        graphs = OVERHEAD_GRAPHS["levels"]
-        units = [f"{len(levels_units(g))} groups" for g in graphs]
-        predicted = [predict(g, "levels", profile, cuda_graph=kind == "graphs").seconds for g in graphs]
-    return list(zip(units, profile.overhead_timings[kind], predicted))
+    return [(units(graph, kind, profile.backend), measured, overhead_prediction(graph, kind, profile).seconds)
+            for graph, measured in zip(overhead_graphs(kind), profile.overhead_timings[kind])]
 
 
 def main() -> int:

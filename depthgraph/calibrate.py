@@ -66,7 +66,8 @@ from depthgraph.executors.backend import array_module
 from depthgraph.executors.cuda_graphs import CapturableCupy, copy_into
 from depthgraph.executors.dask import task_plan
 from depthgraph.ir import Graph, Node
-from depthgraph.prediction import LEVELS_OVERHEADS, eager_units, impl_form, levels_units, predict, transferred_bytes
+from depthgraph.prediction import (LEVELS_OVERHEADS, Prediction, eager_units, impl_form, levels_units, predict,
+                                   transferred_bytes)
 from depthgraph.timing import Clock
 
 # ------------------------------------------------------------------ what is sampled
@@ -278,15 +279,6 @@ def _neighbour(xp: Any) -> Callable[[], Any]:
     return lambda: vector + vector
 
 
-def _beside(call: Callable[[], Any], neighbour: Callable[[], Any]) -> Callable[[], Any]:
-    """``call`` then ``neighbour``, as one call to time."""
-    def both() -> None:
-        call()
-        neighbour()
-
-    return both
-
-
 # ------------------------------------------------------------------ executor overheads
 
 
@@ -425,12 +417,11 @@ def _time_overhead_graphs(profile: Profile, clock: Clock, client: Any, seconds: 
     so it is taken as measured. On a GPU also ``"graphs:launch"``: one graph launch's host
     seconds, timed alone."""
     schedulers = [("sync", "sync"), ("threads", "threads")] + ([("distributed", client)] if client else [])
-    runs = [(executor, graph, {"executor": executor}) for executor in ("eager", "levels")
-            for graph in OVERHEAD_GRAPHS[executor]]
-    runs += [("graphs", graph, {"executor": "levels", "cuda_graph": True})
-             for graph in (OVERHEAD_GRAPHS["levels"] if clock.gpu else [])]
-    runs += [(f"dask-{name}", graph, {"executor": "dask", "scheduler": scheduler, "blocks": 1, "min_task_work": 0})
-             for name, scheduler in schedulers for graph in OVERHEAD_GRAPHS["dask"]]
+    kinds = [("eager", {"executor": "eager"}), ("levels", {"executor": "levels"})]
+    kinds += [("graphs", {"executor": "levels", "cuda_graph": True})] if clock.gpu else []
+    kinds += [(f"dask-{name}", {"executor": "dask", "scheduler": scheduler, "blocks": 1, "min_task_work": 0})
+              for name, scheduler in schedulers]  # as `overhead_prediction` predicts them
+    runs = [(kind, graph, options) for kind, options in kinds for graph in overhead_graphs(kind)]
 
     walls = clock.walls([overhead_run(graph, profile.backend, **options) for _, graph, options in runs],
                         OVERHEAD_ROUNDS, seconds, progress=progress)
@@ -441,6 +432,31 @@ def _time_overhead_graphs(profile: Profile, clock: Clock, client: Any, seconds: 
     if clock.gpu:
         timed["graphs:launch"] = [clock.launch_seconds() * profile.host_reference / clock.reference()]
     return {kind: tuple(times) for kind, times in timed.items()}
+
+
+def overhead_graphs(kind: str) -> list[Graph]:
+    """The overhead graphs timed under ``kind`` (a key of `Profile.overhead_timings`).
+
+    >>> overhead_graphs("graphs") is OVERHEAD_GRAPHS["levels"]
+    True
+    """
+    return OVERHEAD_GRAPHS["dask" if kind.startswith("dask-") else "levels" if kind == "graphs" else kind]
+
+
+def overhead_prediction(graph: Graph, kind: str, profile: Profile) -> Prediction:
+    """``profile``'s prediction of overhead graph ``graph`` run as calibration runs it under
+    ``kind``: by that executor, replayed (``"graphs"``), or by Dask on scheduler ``<s>``
+    (``"dask-<s>"``) with one task per level.
+
+    >>> p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
+    >>> graph = overhead_graphs("dask-sync")[0]
+    >>> overhead_prediction(graph, "dask-sync", p) == predict(graph, "dask", p, scheduler="sync", blocks=1,
+    ...                                                       min_task_work=0)
+    True
+    """
+    if kind.startswith("dask-"):
+        return predict(graph, "dask", profile, scheduler=kind.removeprefix("dask-"), blocks=1, min_task_work=0)
+    return predict(graph, "levels" if kind == "graphs" else kind, profile, cuda_graph=kind == "graphs")
 
 
 def fit_overheads(profile: Profile, timed: dict[str, Sequence[float]]) -> dict[str, float]:
@@ -463,29 +479,29 @@ def fit_overheads(profile: Profile, timed: dict[str, Sequence[float]]) -> dict[s
     found: dict[str, float] = {}
     for executor, names in (("eager", ("node",)), ("levels", LEVELS_OVERHEADS)):
         rows = []
-        for graph, measured in zip(OVERHEAD_GRAPHS[executor], timed[executor]):
+        for graph, measured in zip(overhead_graphs(executor), timed[executor]):
             units = eager_units(graph) if executor == "eager" else levels_units(graph)
             counts = [sum(u.counts.get(name, 0) for u in units) for name in names]
-            rows.append((counts, measured, predict(graph, executor, bare).seconds))
+            rows.append((counts, measured, overhead_prediction(graph, executor, bare).seconds))
         found.update(_fit_overheads(executor, names, rows))
     if "graphs" in timed:  # CUDA-graph replay: a launch timed alone, the rest of a replay's own cost fitted
         found["graphs:launch"] = timed["graphs:launch"][0]
         bare = dataclasses.replace(profile, overheads={**zero, **found, "graphs:run": 0.0, "graphs:kernel": 0.0})
         rows = []
-        for graph, measured in zip(OVERHEAD_GRAPHS["levels"], timed["graphs"]):
+        for graph, measured in zip(overhead_graphs("graphs"), timed["graphs"]):
             calls = sum(len(unit.calls) for unit in levels_units(graph))  # each replayed: a kernel or none
-            rows.append(([calls], measured, predict(graph, "levels", bare, cuda_graph=True).seconds))
+            rows.append(([calls], measured, overhead_prediction(graph, "graphs", bare).seconds))
         found.update(_fit_overheads("graphs", ("kernel",), rows))
     bare = dataclasses.replace(profile, overheads={**zero, **found})
-    for name in [kind.removeprefix("dask-") for kind in timed if kind.startswith("dask-")]:
+    for kind in [kind for kind in timed if kind.startswith("dask-")]:
         rows = []
-        bare_dask = dataclasses.replace(bare, overheads={**bare.overheads, f"dask-{name}:task": 0.0,
-                                                         f"dask-{name}:run": 0.0, f"dask-{name}:byte": 0.0})
-        for graph, measured in zip(OVERHEAD_GRAPHS["dask"], timed[f"dask-{name}"]):
+        bare_dask = dataclasses.replace(bare, overheads={**bare.overheads, f"{kind}:task": 0.0,
+                                                         f"{kind}:run": 0.0, f"{kind}:byte": 0.0})
+        for graph, measured in zip(overhead_graphs(kind), timed[kind]):
             tasks = len(task_plan(graph, profile.backend, 1, 0))  # incl. output getters: tasks too
             rows.append(([tasks, transferred_bytes(graph)], measured,
-                         predict(graph, "dask", bare_dask, scheduler=name, blocks=1, min_task_work=0).seconds))
-        found.update(_fit_overheads(f"dask-{name}", ("task", "byte"), rows))
+                         overhead_prediction(graph, kind, bare_dask).seconds))
+        found.update(_fit_overheads(kind, ("task", "byte"), rows))
     return found
 
 
@@ -559,7 +575,7 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
         copies = sample.copies()
         references.append(clock.reference())
         call = sample.setup(clock.xp, copies)
-        host, device = clock.measure(_beside(call, neighbour) if neighbour else call, trials, min_samples)
+        host, device = clock.measure((lambda: (call(), neighbour())) if neighbour else call, trials, min_samples)
         host, device = max(host / references[-1] - neighbour_host, 0.0), max(device - neighbour_device, 0.0)
         # a replayed graph varies far less than host-launched calls: fewer trials suffice
         replayed = (clock.replayed(sample.setup(capturable, copies), device, 3, 3)

@@ -9,8 +9,8 @@ device: a call costs its host time only.
 Each kind of call has a `CallModel`: two `Linear` models, ``latency + per_work · work +
 per_byte · bytes`` for the host and for the device, fitted StarPU-style from samples taken at a
 spread of shape footprints (`depthgraph.calibrate`) — one per band of footprints where one line
-does not fit them all (`footprint_bands`: a library switching algorithms at some size). A `Profile` holds the models of one device
-with the executors' own overheads (Python per node, per group, per Dask task) and records the
+does not fit them all (`footprint_bands`: a library switching algorithms at some size). A
+`Profile` holds the models of one device with the executors' own overheads (Python per node, per group, per Dask task) and records the
 device name, library versions and date. It is saved as JSON.
 
 A call kind is ``"op:form"``: ``impl`` (one node's op, as the eager executor and one-node
