@@ -36,6 +36,7 @@ from depthgraph.errors import ProfileError
 
 FORMAT = 1  # version of the profile file layout
 DEVICE_OVERHEADS = frozenset({"graphs:kernel"})  # the overheads that are device time, not the host's
+DEVICE_TIMINGS = frozenset({"graphs"})  # overhead timings that are device-bound (replays), kept as measured
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,8 @@ it covers add; calibrate with a version that includes it
     def at_host_speed(self, factor: float) -> Profile:
         """This profile for the host running ``factor`` times slower than at calibration (as
         `depthgraph.calibrate.host_speed` measures it): every host cost (call models' host parts,
-        overheads but `DEVICE_OVERHEADS`) times ``factor``; device costs unchanged.
+        overheads but `DEVICE_OVERHEADS`, and the host times they were fitted to) times
+        ``factor``; device costs unchanged.
 
         >>> p = Profile("cupy", "GPU", {}, "", {"add:impl": CallModel(Linear(1e-5), Linear(2e-6))},
         ...             {"levels:group": 4e-6, "graphs:kernel": 2e-7}, synchronous=False, host_reference=1e-3)
@@ -206,8 +208,10 @@ it covers add; calibrate with a version that includes it
                      for name, seconds in self.overheads.items()}
         measurements = {kind: tuple(replace(m, host=m.host * factor) for m in rows)
                         for kind, rows in self.measurements.items()}
+        timings = {kind: tuple(t * (1.0 if kind in DEVICE_TIMINGS else factor) for t in times)
+                   for kind, times in self.overhead_timings.items()}
         return replace(self, calls=calls, overheads=overheads, host_reference=self.host_reference * factor,
-                       measurements=measurements)
+                       measurements=measurements, overhead_timings=timings)
 
     def overhead(self, name: str) -> float:
         """Seconds of executor overhead ``name``; a clear error if the profile lacks it."""

@@ -214,3 +214,14 @@ def test_a_profile_keeps_the_overhead_timings_it_was_fitted_to(tmp_path):
     p.save(tmp_path / "p.json")
     again = Profile.load(tmp_path / "p.json")
     assert again == p and fit_overheads(again, again.overhead_timings) == p.overheads
+
+
+def test_a_profile_at_another_host_speed_refits_to_overheads_at_that_speed():
+    # On NumPy every cost is the host's: twice as slow, the call models and the timings double,
+    # and so do the overheads fitted from them.
+    from depthgraph.calibrate import fit_overheads
+
+    p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
+    slow = p.at_host_speed(2.0)
+    assert slow.overhead_timings["levels"] == pytest.approx([2 * t for t in p.overhead_timings["levels"]])
+    assert fit_overheads(slow, slow.overhead_timings) == pytest.approx({k: 2 * v for k, v in p.overheads.items()})
