@@ -13,7 +13,8 @@ then per executor the median and largest |error|. The overheads are a line throu
 points (`depthgraph.calibrate.fit_overheads`): an executor whose errors are large, or run one
 way with the graph's size, pays its overhead in a way the line does not follow, and a
 prediction that leans on that overhead inherits the miss. Profiles calibrated before the
-timings were kept have none to show.
+timings were kept have none to show, and those that timed another set of graphs are refused (the
+eleventh session added ladders to the levels executor's).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from depthgraph.calibrate import overhead_graphs, overhead_prediction
+from depthgraph.calibrate import overhead_prediction, timed_overhead_graphs
 from depthgraph.cost import Profile
+from depthgraph.errors import DepthGraphError
 from depthgraph.executors.dask import task_plan
 from depthgraph.prediction import eager_units, levels_units, transferred_bytes
 
@@ -41,7 +43,7 @@ def units(graph, kind: str, backend: str) -> str:
 def rows(profile: Profile, kind: str) -> list[tuple[str, float, float]]:
     """``(units, measured s, predicted s)`` for each overhead graph timed under ``kind``."""
     return [(units(graph, kind, profile.backend), measured, overhead_prediction(graph, kind, profile).seconds)
-            for graph, measured in zip(overhead_graphs(kind), profile.overhead_timings[kind])]
+            for graph, measured in timed_overhead_graphs(kind, profile.overhead_timings[kind])]
 
 
 def main() -> int:
@@ -54,11 +56,16 @@ def main() -> int:
     if not kinds:
         print("this profile keeps no overhead timings (calibrated before they were kept)")
         return 0
+    try:
+        tables = {kind: rows(profile, kind) for kind in kinds}
+    except DepthGraphError as error:
+        print(f"overhead_fit: {error}")
+        return 2
     summary = []
     print(f"{'executor':<20}{'graph':>4}  {'units':<24}{'measured ms':>12}{'fitted ms':>11}{'error':>8}")
     for kind in kinds:
         errors = []
-        for i, (units, measured, predicted) in enumerate(rows(profile, kind)):
+        for i, (units, measured, predicted) in enumerate(tables[kind]):
             errors.append(predicted / measured - 1)
             print(f"{kind:<20}{i:>4}  {units:<24}{measured * 1e3:>12.3f}{predicted * 1e3:>11.3f}{errors[-1]:>+8.1%}")
         summary.append(f"{kind}: median |error| {statistics.median(map(abs, errors)):.1%}, "

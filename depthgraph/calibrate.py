@@ -306,14 +306,21 @@ def _chain(length: int) -> Graph:
     return g
 
 
-def _ladder(width: int, length: int) -> Graph:
-    """``width`` rows, each step combining every row with the next row of Y (or M): one group per
-    step whose second operand is a rotation of Y's rows (a copying gather)."""
+def _ladder(width: int, length: int, copies: int = 1) -> Graph:
+    """``width`` rows, each step combining every row with a row of Y (or with M): one group per
+    step, with ``copies`` of its operands read as a rotation of their slab's rows, each a copying
+    gather: 0 (row j with Y's row j: free views), 1 (with Y's row j + 1), or 2 (row j + 1 with Y's
+    row j + 1; on a product step, row j + 1 with M, one copy)."""
+    # Ladders of 0, 1 and 2 copies set gathers per group apart (0, 0.5 and 1.5 over a cycle),
+    # without which a gather's overhead and a group's trade against each other in the fit: with
+    # only 0.5 the two were correlated −0.92 and H200 profiles fitted a gather at 3.4 to 8.0 µs
+    # (docs/BENCHMARKS.md, eleventh session).
     g = Graph()
     rows_in, y, m = g.input("X", (width, 64)), g.input("Y", (width, 64)), g.input("M", (64, 64))
     rows = [rows_in[i] for i in range(width)]
+    row_shift, y_shift = int(copies == 2), int(copies >= 1)
     for i in range(length):
-        rows = [_step(g, i, rows[j], y[(j + 1) % width], m) for j in range(width)]
+        rows = [_step(g, i, rows[(j + row_shift) % width], y[(j + y_shift) % width], m) for j in range(width)]
     g.output("X", ops.stack(rows))
     return g
 
@@ -357,7 +364,8 @@ OVERHEAD_GRAPHS = {
     # Lengths from 1: a small graph's time is mostly the per-run overhead, which fits the intercept.
     "eager": [_chain(n) for n in (1, 4, 50, 200, 800)] + [_ladder(16, n) for n in (1, 20, 80)],
     "levels": [_chain(n) for n in (1, 4, 50, 200, 800)] + [_ladder(16, n) for n in (1, 4, 50, 200, 800)]
-    + [_fan(w, n) for w in (2, 8, 32) for n in (1, 20, 100)],
+    + [_fan(w, n) for w in (2, 8, 32) for n in (1, 20, 100)]
+    + [_ladder(16, n, copies) for copies in (0, 2) for n in (4, 50, 200)],
     "dask": [_independent_chains(1, 1)] + [_independent_chains(4, n) for n in (5, 20, 60)]
     + [_wide_sum(2 ** i) for i in (16, 19, 22)],
 }
@@ -443,6 +451,23 @@ def overhead_graphs(kind: str) -> list[Graph]:
     return OVERHEAD_GRAPHS["dask" if kind.startswith("dask-") else "levels" if kind == "graphs" else kind]
 
 
+def timed_overhead_graphs(kind: str, times: Sequence[float]) -> list[tuple[Graph, float]]:
+    """Each of `overhead_graphs` ``(kind)`` with its time in ``times`` (as `Profile.overhead_timings`
+    keeps them); a `ParameterError` if ``times`` were taken of another set of graphs, as a profile
+    calibrated before the set changed.
+
+    >>> timed_overhead_graphs("levels", [0.1])
+    Traceback (most recent call last):
+    ...
+    depthgraph.errors.ParameterError: 1 times of the 'levels' overhead graphs, but this version has 25: calibrate again
+    """
+    graphs = overhead_graphs(kind)
+    if len(times) != len(graphs):
+        raise ParameterError(f"{len(times)} times of the {kind!r} overhead graphs, but this version has "
+                             f"{len(graphs)}: calibrate again")
+    return list(zip(graphs, times))
+
+
 def overhead_prediction(graph: Graph, kind: str, profile: Profile) -> Prediction:
     """``profile``'s prediction of overhead graph ``graph`` run as calibration runs it under
     ``kind``: by that executor, replayed (``"graphs"``), or by Dask on scheduler ``<s>``
@@ -479,7 +504,7 @@ def fit_overheads(profile: Profile, timed: dict[str, Sequence[float]]) -> dict[s
     found: dict[str, float] = {}
     for executor, names in (("eager", ("node",)), ("levels", LEVELS_OVERHEADS)):
         rows = []
-        for graph, measured in zip(overhead_graphs(executor), timed[executor]):
+        for graph, measured in timed_overhead_graphs(executor, timed[executor]):
             units = eager_units(graph) if executor == "eager" else levels_units(graph)
             counts = [sum(u.counts.get(name, 0) for u in units) for name in names]
             rows.append((counts, measured, overhead_prediction(graph, executor, bare).seconds))
@@ -488,7 +513,7 @@ def fit_overheads(profile: Profile, timed: dict[str, Sequence[float]]) -> dict[s
         found["graphs:launch"] = timed["graphs:launch"][0]
         bare = dataclasses.replace(profile, overheads={**zero, **found, "graphs:run": 0.0, "graphs:kernel": 0.0})
         rows = []
-        for graph, measured in zip(overhead_graphs("graphs"), timed["graphs"]):
+        for graph, measured in timed_overhead_graphs("graphs", timed["graphs"]):
             calls = sum(len(unit.calls) for unit in levels_units(graph))  # each replayed: a kernel or none
             rows.append(([calls], measured, overhead_prediction(graph, "graphs", bare).seconds))
         found.update(_fit_overheads("graphs", ("kernel",), rows))
@@ -497,7 +522,7 @@ def fit_overheads(profile: Profile, timed: dict[str, Sequence[float]]) -> dict[s
         rows = []
         bare_dask = dataclasses.replace(bare, overheads={**bare.overheads, f"{kind}:task": 0.0,
                                                          f"{kind}:run": 0.0, f"{kind}:byte": 0.0})
-        for graph, measured in zip(overhead_graphs(kind), timed[kind]):
+        for graph, measured in timed_overhead_graphs(kind, timed[kind]):
             tasks = len(task_plan(graph, profile.backend, 1, 0))  # incl. output getters: tasks too
             rows.append(([tasks, transferred_bytes(graph)], measured,
                          overhead_prediction(graph, kind, bare_dask).seconds))

@@ -203,6 +203,51 @@ def test_fit_overheads_recovers_the_overheads_that_made_the_timings():
     assert fit_overheads(p, timed) == pytest.approx(known, rel=1e-6)
 
 
+@pytest.mark.parametrize("copies, gathers", [(0, 0), (1, 2), (2, 6)])
+def test_ladders_read_their_rows_rotated_by_the_copies_asked(copies, gathers):
+    # One cycle (add, matmul, sub, matmul) on random rows, against the same steps in float64
+    # NumPy; the gathers by hand: each rotated operand of a step copies (the product's M is
+    # shared), 0, 1 + 0 + 1 + 0 or 2 + 1 + 2 + 1 of them.
+    from depthgraph import execute
+    from depthgraph.calibrate import _ladder
+    from depthgraph.prediction import levels_units
+
+    rng = np.random.default_rng(0)
+    x, y, m = rng.standard_normal((16, 64)), rng.standard_normal((16, 64)), rng.standard_normal((64, 64))
+    graph = _ladder(16, 4, copies)
+    rows = x
+    for step in range(4):
+        rows = np.roll(rows, -int(copies == 2), axis=0)
+        shifted_y = np.roll(y, -int(copies >= 1), axis=0)
+        rows = [rows + shifted_y, rows @ m, rows - shifted_y, rows @ m][step]
+    np.testing.assert_allclose(execute(graph, {"X": x, "Y": y, "M": m})["X"], rows, rtol=1e-12)
+    assert sum(unit.counts.get("gather", 0) for unit in levels_units(graph)) == gathers
+
+
+def test_the_levels_overhead_graphs_set_gathers_per_group_apart():
+    # With one ratio of gathers to groups their overheads cannot be told apart (the fit trades
+    # one for the other); the ladders of 0 and 2 copies add ratios below and above the others'.
+    from depthgraph.calibrate import OVERHEAD_GRAPHS
+    from depthgraph.prediction import levels_units
+
+    ratios = set()
+    for graph in OVERHEAD_GRAPHS["levels"]:
+        counts = [unit.counts for unit in levels_units(graph)]
+        groups = sum(c.get("group", 0) for c in counts)
+        if groups >= 4:
+            ratios.add(round(sum(c.get("gather", 0) for c in counts) / groups, 1))
+    assert min(ratios) == 0.0 and max(ratios) >= 1.2 and len(ratios) >= 3
+
+
+def test_overhead_times_of_another_set_of_graphs_are_refused():
+    from depthgraph.calibrate import fit_overheads
+
+    p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
+    older = {**p.overhead_timings, "levels": p.overhead_timings["levels"][:19]}  # before the eleventh session
+    with pytest.raises(ParameterError, match="19 times of the 'levels' overhead graphs, but this version has 25"):
+        fit_overheads(p, older)
+
+
 def test_a_profile_keeps_the_overhead_timings_it_was_fitted_to(tmp_path):
     from depthgraph.calibrate import OVERHEAD_GRAPHS, fit_overheads
     from depthgraph.cost import Profile
