@@ -165,7 +165,7 @@ def summary(results: Sequence[Result]) -> str:
     """A table of every point (``host``: the host's speed while measured, `Result.host_speed`), then
     per executor the median and largest |error| — also of the profile's prediction as calibrated —
     and per family the share of predicted time the model puts on launches (depth) vs
-    throughput (work)."""
+    throughput (work), and the range of its signed errors under each executor."""
     header = (f"{'algorithm':<24}{'sizes':<18}{'executor':<11}{'steps':>7}{'predicted ms':>14}{'measured ms':>13}"
               f"{'error':>8}{'launch':>8}{'host':>6}")
     lines = [header]
@@ -183,8 +183,12 @@ def summary(results: Sequence[Result]) -> str:
     for family in dict.fromkeys(r.family for r in results):
         mine = [r for r in results if r.family == family]
         launch = sum(r.launch_s for r in mine) / sum(r.predicted_s for r in mine)
+        # signed: a family missed one way at every size is a cost the model lacks, not noise
+        ranges = ", ".join(f"{executor} {min(errors):+.0%} … {max(errors):+.0%}" for executor, errors in
+                           {e: [r.rel_error for r in mine if r.executor == e] for e in
+                            dict.fromkeys(r.executor for r in mine)}.items())
         lines.append(f"{family}: the model attributes {launch:.0%} of predicted time to launches, "
-                     f"{1 - launch:.0%} to throughput")
+                     f"{1 - launch:.0%} to throughput; errors {ranges}")
     return "\n".join(lines)
 
 

@@ -23,7 +23,10 @@ def test_relative_error_and_summary_by_hand():
     text = summary(rows)
     assert (f"levels: 3 points, median |error| {statistics.median([0.1, 0.5, 0.0]):.1%}, max 50.0% "
             f"(as calibrated, not at the host's speed: median 30.0%, max 50.0%)") in text
-    assert "conv: the model attributes 50% of predicted time to launches, 50% to throughput" in text
+    assert ("conv: the model attributes 50% of predicted time to launches, 50% to throughput; "
+            "errors eager +50% … +50%") in text
+    assert ("ssm: the model attributes 100% of predicted time to launches, 0% to throughput; "
+            "errors levels -50% … +10%") in text
 
 
 def test_csv_has_every_column_and_the_relative_error(tmp_path):
