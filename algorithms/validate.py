@@ -184,9 +184,10 @@ def summary(results: Sequence[Result]) -> str:
         mine = [r for r in results if r.family == family]
         launch = sum(r.launch_s for r in mine) / sum(r.predicted_s for r in mine)
         # signed: a family missed one way at every size is a cost the model lacks, not noise
-        ranges = ", ".join(f"{executor} {min(errors):+.0%} … {max(errors):+.0%}" for executor, errors in
-                           {e: [r.rel_error for r in mine if r.executor == e] for e in
-                            dict.fromkeys(r.executor for r in mine)}.items())
+        signed: dict[str, list[float]] = {}
+        for r in mine:
+            signed.setdefault(r.executor, []).append(r.rel_error)
+        ranges = ", ".join(f"{executor} {min(e):+.0%} … {max(e):+.0%}" for executor, e in signed.items())
         lines.append(f"{family}: the model attributes {launch:.0%} of predicted time to launches, "
                      f"{1 - launch:.0%} to throughput; errors {ranges}")
     return "\n".join(lines)
