@@ -11,9 +11,9 @@ The host's speed changes in phases seconds long while a machine runs (`depthgrap
 all points are timed together, round robin over 45 s or more (`depthgraph.timing.Clock.walls`):
 each is timed across the same phases, at the host's median speed over them. Between calibration
 and validation the host's speed moves too (on the lent H100s by 1.7× within five minutes), so
-the synthetic graphs of `depthgraph.calibrate.SPEED_GRAPHS` — never these points — are timed in
+the synthetic graphs of `depthgraph.overheads.SPEED_GRAPHS` — never these points — are timed in
 the same rounds, and the host's speed measured by them against the profile
-(`depthgraph.calibrate.host_speed`). The prediction judged is the profile's at that speed
+(`depthgraph.overheads.host_speed`). The prediction judged is the profile's at that speed
 (`depthgraph.cost.Profile.at_host_speed`); the profile's as calibrated is reported beside it.
 """
 
@@ -28,7 +28,7 @@ from typing import Any
 
 import depthgraph
 from algorithms.registry import get
-from depthgraph.calibrate import SPEED_GRAPHS, host_speed, overhead_run
+from depthgraph.overheads import SPEED_GRAPHS, host_speed, overhead_run
 from depthgraph.cost import Profile
 from depthgraph.timing import Clock
 
@@ -70,7 +70,7 @@ class Result:
     """One (point, executor): predicted and measured seconds and the model's launch/throughput split.
 
     ``host_speed``: how many times slower the host ran while measuring than at calibration (1.3:
-    1.3× slower; `depthgraph.calibrate.host_speed`); ``predicted_s`` (and its launch/throughput
+    1.3× slower; `depthgraph.overheads.host_speed`); ``predicted_s`` (and its launch/throughput
     split) is the profile's prediction at that speed, ``predicted_as_calibrated_s`` the profile's own.
     """
 
@@ -270,7 +270,8 @@ def write_results(results: Sequence[Result], out: Path, profile: Profile) -> Non
 def calibrate_profile(backend: str, client: Any, quick: bool, progress: bool, in_situ: bool = False) -> Profile:
     """A fresh profile of ``backend`` (and of ``client``'s per-task overhead); ``quick``: small sizes
     only; ``in_situ``: calls timed in situ."""
-    from depthgraph.calibrate import OVERHEAD_SECONDS, calibrate
+    from depthgraph.calibrate import calibrate
+    from depthgraph.overheads import OVERHEAD_SECONDS
 
     return calibrate(backend, max_elements=2 ** 12 if quick else None, client=client, progress=progress,
                      trials=3 if quick else 7, min_samples=2 if quick else 5,

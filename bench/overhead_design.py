@@ -6,7 +6,7 @@ Run from the repository root, on any machine (NumPy)::
 
 This is a diagnostic, not a test: it prints a table. The levels executor's overheads — per run,
 direct call, group, segment and gather — are fitted as a line through the times of synthetic
-graphs (`depthgraph.calibrate.fit_overheads`). Two overheads whose counts keep one ratio in every
+graphs (`depthgraph.overheads.fit_overheads`). Two overheads whose counts keep one ratio in every
 graph cannot be told apart: the fit trades one for the other, and a graph with another ratio
 inherits the error. Up to the tenth session every synthetic group came with half a gather; the
 eleventh added ladders of 0 and 1.5 gathers a group. For the graphs **before** (the first 19) and
@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from depthgraph import calibrate as calibration
+from depthgraph import overheads
+from depthgraph.calibrate import calibrate
 from depthgraph.cost import Profile
 from depthgraph.prediction import LEVELS_OVERHEADS, levels_units
 
@@ -37,22 +38,22 @@ BEFORE = 19  # levels overhead graphs up to the tenth session: chains, ladders o
 @contextmanager
 def levels_graphs(count: int):
     """`OVERHEAD_GRAPHS["levels"]` cut to its first ``count`` while fitting (the set then)."""
-    everything = calibration.OVERHEAD_GRAPHS["levels"]
-    calibration.OVERHEAD_GRAPHS["levels"] = everything[:count]
+    everything = overheads.OVERHEAD_GRAPHS["levels"]
+    overheads.OVERHEAD_GRAPHS["levels"] = everything[:count]
     try:
         yield
     finally:
-        calibration.OVERHEAD_GRAPHS["levels"] = everything
+        overheads.OVERHEAD_GRAPHS["levels"] = everything
 
 
 def design(profile: Profile, count: int) -> tuple[float, np.ndarray]:
     """Correlation of the group and gather coefficients, and every coefficient's standard error
     per 1 % of noise, of the relative-error fit over the first ``count`` levels graphs."""
     rows, seconds = [], []
-    for graph in calibration.OVERHEAD_GRAPHS["levels"][:count]:
+    for graph in overheads.OVERHEAD_GRAPHS["levels"][:count]:
         units = levels_units(graph)
         rows.append([1] + [sum(u.counts.get(name, 0) for u in units) for name in LEVELS_OVERHEADS])
-        seconds.append(calibration.overhead_prediction(graph, "levels", profile).seconds)
+        seconds.append(overheads.overhead_prediction(graph, "levels", profile).seconds)
     weighted = np.array(rows, float) / np.array(seconds)[:, None]  # as `fit_overheads` weighs them
     covariance = np.linalg.inv(weighted.T @ weighted)
     group, gather = 1 + LEVELS_OVERHEADS.index("group"), 1 + LEVELS_OVERHEADS.index("gather")
@@ -65,16 +66,16 @@ def main() -> int:
     parser.add_argument("--calibrations", type=int, default=4, help="NumPy calibrations to fit (default 4)")
     args = parser.parse_args()
     names = ("run", *LEVELS_OVERHEADS)
-    sets = {"before": BEFORE, "now": len(calibration.OVERHEAD_GRAPHS["levels"])}
+    sets = {"before": BEFORE, "now": len(overheads.OVERHEAD_GRAPHS["levels"])}
     fits: dict[str, list[dict[str, float]]] = {label: [] for label in sets}
     profiles = []
     for i in range(args.calibrations):
-        profile = calibration.calibrate("numpy", only=sorted(calibration.OVERHEAD_OPS), progress=False)
+        profile = calibrate("numpy", only=sorted(overheads.OVERHEAD_OPS), progress=False)
         profiles.append(profile)
         for label, count in sets.items():
             timed = {**profile.overhead_timings, "levels": profile.overhead_timings["levels"][:count]}
             with levels_graphs(count):
-                fits[label].append(calibration.fit_overheads(profile, timed))
+                fits[label].append(overheads.fit_overheads(profile, timed))
         print(f"calibration {i + 1} of {args.calibrations} done", file=sys.stderr)
     print(f"levels overheads, µs: {args.calibrations} NumPy calibrations, each fitted with both sets of graphs")
     print(f"{'set':<8}{'graphs':>7}{'corr(group, gather)':>21}  " + "".join(f"{n:>18}" for n in names))

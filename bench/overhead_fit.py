@@ -10,7 +10,7 @@ eager and levels executors and replay, chains and wide sums for each Dask schedu
 graph under each executor it prints the units the overheads are counted in, the time measured at
 calibration, the time predicted with the profile's fitted overheads, and their relative error —
 then per executor the median and largest |error|. The overheads are a line through these
-points (`depthgraph.calibrate.fit_overheads`): an executor whose errors are large, or run one
+points (`depthgraph.overheads.fit_overheads`): an executor whose errors are large, or run one
 way with the graph's size, pays its overhead in a way the line does not follow, and a
 prediction that leans on that overhead inherits the miss. Profiles calibrated before the
 timings were kept have none to show, and those that timed another set of graphs are refused (the
@@ -26,7 +26,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from depthgraph.calibrate import overhead_prediction, timed_overhead_graphs
+from depthgraph.overheads import overhead_prediction, timed_overhead_graphs
 from depthgraph.cost import Profile
 from depthgraph.errors import DepthGraphError
 from depthgraph.executors.dask import task_plan

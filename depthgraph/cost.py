@@ -121,7 +121,7 @@ class Profile:
 
     ``measurements`` are the footprints each call kind was fitted to (`fit_calls` fits them again),
     ``overhead_timings`` the synthetic graphs' times the overheads were fitted to
-    (`depthgraph.calibrate.fit_overheads` fits them again).
+    (`depthgraph.overheads.fit_overheads` fits them again).
 
     >>> p = Profile("numpy", "test CPU", {"numpy": "2"}, "2026-11-22",
     ...             {"add:impl": CallModel(Linear(1e-6, 1e-9))}, {"eager:node": 1e-6})
@@ -191,7 +191,7 @@ it covers add; calibrate with a version that includes it
 
     def at_host_speed(self, factor: float) -> Profile:
         """This profile for the host running ``factor`` times slower than at calibration (as
-        `depthgraph.calibrate.host_speed` measures it): every host cost (call models' host parts,
+        `depthgraph.overheads.host_speed` measures it): every host cost (call models' host parts,
         overheads but `DEVICE_OVERHEADS`, and the host times they were fitted to) times
         ``factor``; device costs unchanged.
 

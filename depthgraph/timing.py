@@ -14,7 +14,7 @@ time scales them by its speed then (`depthgraph.cost.Profile.at_host_speed`). Th
 follows the runs only partly (and scaling by it made validation's error larger as often as
 smaller), so runs that are to be compared are timed together, round robin (`Clock.walls`): all
 across the same phases, and validation measures the host's speed with calibration's own
-overhead graphs timed in its rounds (`depthgraph.calibrate.host_speed`).
+overhead graphs timed in its rounds (`depthgraph.overheads.host_speed`).
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def test_a_job_stopped_in_its_cluster_pass_keeps_the_first_passes_results(tmp_pa
 def test_prediction_at_the_hosts_speed_follows_the_speed_graphs(tmp_path, monkeypatch):
     # The speed graphs timed at twice their predictions: the host runs twice as slow as at
     # calibration, and on NumPy every cost is the host's, so the judged prediction is twice the profile's.
-    from depthgraph.calibrate import SPEED_GRAPHS
+    from depthgraph.overheads import SPEED_GRAPHS
     from depthgraph.cost import Profile
     from depthgraph.prediction import predict
     from depthgraph.timing import Clock
