@@ -33,6 +33,7 @@ import depthgraph
 from algorithms import get
 from algorithms.validate import POINTS, cluster
 from depthgraph.cost import Profile
+from depthgraph.errors import DepthGraphError
 from depthgraph.executors.backend import array_module
 
 
@@ -77,15 +78,22 @@ def main() -> int:
     args = parser.parse_args()
     profile = Profile.load(args.profile)
     xp = array_module(profile.backend)
-    only = set(args.only.split(",")) if args.only else None
+    points = [p for family in POINTS[profile.backend].values() for p in family]
+    only = set(args.only.split(",")) if args.only else {name for name, _ in points}
+    unknown = only - {name for name, _ in points}
+    if unknown:
+        print(f"dask_tasks: no validation point of {', '.join(sorted(unknown))} on {profile.backend}")
+        return 2
+    try:
+        per_task = profile.overhead("dask-distributed:task")
+    except DepthGraphError as error:  # a profile calibrated without --cluster
+        print(f"dask_tasks: {error}")
+        return 2
     client = cluster(args.cluster)
     try:
         print(f"{profile.device}; {args.cluster} cluster, {args.runs} runs a point; predictions as calibrated")
-        per_task = profile.overhead("dask-distributed:task")
         print(f"{'point':<40}{'task':<24}{'predicted ms':>13}{'piece ms':>12}{'compute ms':>12}")
-        for name, sizes in [p for points in POINTS[profile.backend].values() for p in points]:
-            if only is not None and name not in only:
-                continue
+        for name, sizes in [(name, sizes) for name, sizes in points if name in only]:
             spec = get(name)
             params = spec.params(**sizes)
             graph = spec.build(**params)
