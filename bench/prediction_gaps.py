@@ -4,6 +4,8 @@ Run from the repository root, on the machine the profile was calibrated on::
 
     python bench/prediction_gaps.py --profile profile.json                  # NumPy profile
     python bench/prediction_gaps.py --profile profile.json --top 30         # CuPy profile: also replay
+    python bench/prediction_gaps.py --profile profile.json --synthetic      # and the overhead ladders
+    python bench/prediction_gaps.py --profile profile.json --in-thread      # groups run in a worker thread
 
 This is a diagnostic benchmark, not a test: it prints tables. For small (launch-bound) graphs of
 every family — not the validation sizes — it runs each group of the levels schedule as the
@@ -15,11 +17,17 @@ overheads, and the device time of its calls replayed — and the groups are pool
 form, number of calls). The tables list
 the kinds by the time the model misses over all graphs, so the first rows are where a better
 model would gain most. Replay's kinds are what ``depthgraph.predict(..., cuda_graph=True)`` costs.
+
+``--synthetic`` adds the levels executor's overhead ladders (`depthgraph.overheads`) with 0, 1
+and 2 copies per step, whose gather groups the overhead fit is made from, beside the algorithms'
+own gather groups. ``--in-thread`` runs the groups in a worker thread, as a Dask task runs on a
+threaded scheduler or a distributed worker, rather than in the main thread.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import pathlib
 import statistics
 import sys
@@ -32,6 +40,8 @@ import algorithms
 from depthgraph.cost import Profile
 from depthgraph.executors import levels
 from depthgraph.executors.backend import bind_inputs
+from depthgraph.ir import Graph
+from depthgraph.overheads import ladder, overhead_inputs
 from depthgraph.prediction import LEVELS_OVERHEADS, Unit, _overheads, _Timeline, group_calls, group_counts
 from depthgraph.timing import Clock
 
@@ -53,6 +63,21 @@ def modelled(group: levels.Group, profile: Profile, overheads: dict, replayed: b
     line = _Timeline(profile)  # one unit on a fresh timeline: what `predict` charges this group
     line.run(Unit("", 0, group_calls(group), {} if replayed else group_counts(group)), overheads, replayed)
     return line.device if replayed else line.host
+
+
+def cases(synthetic: bool, xp: Any) -> list[tuple[str, str, Graph, dict]]:
+    """(name, label, graph, inputs on ``xp``) of every graph probed: `CASES`, then with
+    ``synthetic`` ladders of 50 steps with 0, 1 and 2 copies per step (`depthgraph.overheads.ladder`)."""
+    out = []
+    for name, sizes in CASES:
+        spec = algorithms.get(name)
+        params = spec.params(**sizes)
+        inputs = {k: xp.asarray(v) for k, v in spec.inputs(seed=0, **params).items()}
+        out.append((name, f"{name} {' '.join(f'{k}={v}' for k, v in sizes.items())}", spec.build(**params), inputs))
+    for copies in (0, 1, 2) if synthetic else ():
+        graph = ladder(16, 50, copies)
+        out.append((f"ladder-{copies}", f"ladder width=16 length=50 copies={copies}", graph, overhead_inputs(graph, xp)))
+    return out
 
 
 def host_times(plan: levels.Schedule, bound: dict, clock: Clock, profile: Profile, passes: int) -> list[float]:
@@ -104,22 +129,23 @@ def main() -> int:
     parser.add_argument("--profile", required=True, help="from `depthgraph calibrate` on this machine")
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--synthetic", action="store_true", help="also the overhead ladders (module doc)")
+    parser.add_argument("--in-thread", action="store_true", help="run the groups in a worker thread (module doc)")
     args = parser.parse_args()
     profile = Profile.load(args.profile)
     clock = Clock(profile.backend)
     overheads = _overheads(profile, "levels", LEVELS_OVERHEADS)
     replay_overheads = {**overheads, **_overheads(profile, "graphs", ("launch", "kernel"))} if clock.gpu else {}
     pooled: dict[str, dict[tuple, list[Any]]] = {"host": {}, "replay": {}}
-    print(f"{clock.device}; profile of {profile.date}")
+    # One worker thread, kept for the whole run as a Dask worker keeps its threads.
+    thread = concurrent.futures.ThreadPoolExecutor(1) if args.in_thread else None
+    print(f"{clock.device}; profile of {profile.date}; groups run in {'a worker' if thread else 'the main'} thread")
     print(f"  {'graph':<44}{'groups':>7}{'host measured ms':>18}{'modelled ms':>13}")
-    for name, sizes in CASES:
-        spec = algorithms.get(name)
-        params = spec.params(**sizes)
-        graph = spec.build(**params)
+    for name, label, graph, inputs in cases(args.synthetic, clock.xp):
         plan = levels.schedule(graph)
-        bound = bind_inputs(graph, {k: clock.xp.asarray(v) for k, v in spec.inputs(seed=0, **params).items()},
-                            clock.xp)
-        measured = {"host": host_times(plan, bound, clock, profile, args.passes)}
+        bound = bind_inputs(graph, inputs, clock.xp)
+        timed = (plan, bound, clock, profile, args.passes)
+        measured = {"host": thread.submit(host_times, *timed).result() if thread else host_times(*timed)}
         if clock.gpu:
             measured["replay"] = replay_times(plan, bound, clock, profile)
         for side, times in measured.items():
@@ -133,7 +159,6 @@ def main() -> int:
                     entry[2] += model
                     entry[3].add(name)
         host_model = sum(modelled(g, profile, overheads, False) for g in plan.groups)
-        label = f"{name} {' '.join(f'{k}={v}' for k, v in sizes.items())}"
         print(f"  {label:<44}{len(plan.groups):>7}{sum(measured['host']) * 1e3:>18.3f}{host_model * 1e3:>13.3f}")
     table("Host (levels executor), at the profile's host speed", pooled["host"], args.top)
     if clock.gpu:

@@ -53,11 +53,17 @@ def _chain(length: int) -> Graph:
     return g
 
 
-def _ladder(width: int, length: int, copies: int = 1) -> Graph:
+def ladder(width: int, length: int, copies: int = 1) -> Graph:
     """``width`` rows, each step combining every row with a row of Y (or with M): one group per
     step, with ``copies`` of its operands read as a rotation of their slab's rows, each a copying
     gather: 0 (row j with Y's row j: free views), 1 (with Y's row j + 1), or 2 (row j + 1 with Y's
-    row j + 1; on a product step, row j + 1 with M, one copy)."""
+    row j + 1; on a product step, row j + 1 with M, one copy).
+
+    >>> from depthgraph.executors.levels import schedule
+    >>> [sum(g.copy is not None for group in schedule(ladder(4, 4, c)).groups for g in group.operands)
+    ...  for c in (0, 1, 2)]
+    [0, 2, 6]
+    """
     # Ladders of 0, 1 and 2 copies set gathers per group apart (0, 0.5 and 1.5 over a cycle),
     # without which a gather's overhead and a group's trade against each other in the fit: with
     # only 0.5 the two were correlated −0.92 and H200 profiles fitted a gather at 3.4 to 8.0 µs
@@ -109,10 +115,10 @@ OVERHEAD_ROUNDS, OVERHEAD_SECONDS = 7, 10.0  # round robin: at least this many r
 OVERHEAD_OPS = {*CYCLE, "getitem", "stack"}  # what the graphs below are made of: always calibrated
 OVERHEAD_GRAPHS = {
     # Lengths from 1: a small graph's time is mostly the per-run overhead, which fits the intercept.
-    "eager": [_chain(n) for n in (1, 4, 50, 200, 800)] + [_ladder(16, n) for n in (1, 20, 80)],
-    "levels": [_chain(n) for n in (1, 4, 50, 200, 800)] + [_ladder(16, n) for n in (1, 4, 50, 200, 800)]
+    "eager": [_chain(n) for n in (1, 4, 50, 200, 800)] + [ladder(16, n) for n in (1, 20, 80)],
+    "levels": [_chain(n) for n in (1, 4, 50, 200, 800)] + [ladder(16, n) for n in (1, 4, 50, 200, 800)]
     + [_fan(w, n) for w in (2, 8, 32) for n in (1, 20, 100)]
-    + [_ladder(16, n, copies) for copies in (0, 2) for n in (4, 50, 200)],
+    + [ladder(16, n, copies) for copies in (0, 2) for n in (4, 50, 200)],
     "dask": [_independent_chains(1, 1)] + [_independent_chains(4, n) for n in (5, 20, 60)]
     + [_wide_sum(2 ** i) for i in (16, 19, 22)],
 }
@@ -124,14 +130,23 @@ OVERHEAD_GRAPHS = {
 SPEED_GRAPHS = tuple(OVERHEAD_GRAPHS["levels"])
 
 
-def overhead_run(graph: Graph, backend: str, **options: Any) -> Callable[[], Any]:
-    """A no-argument run of a synthetic overhead graph by `depthgraph.execute` with ``options``."""
+def overhead_inputs(graph: Graph, xp: Any) -> dict[str, Any]:
+    """Inputs of a synthetic overhead graph as arrays of module ``xp``: ones, and an identity ``M``.
+
+    >>> import numpy as np
+    >>> inputs = overhead_inputs(ladder(2, 1), np)
+    >>> sorted(inputs), float(inputs["M"].trace()), float(inputs["Y"].min())
+    (['M', 'X', 'Y'], 64.0, 1.0)
+    """
     # Ones and an identity M keep every value 1 or 2 (`CYCLE`): anything else grows or shrinks
     # step by step (and infinities can run at other speeds); these graphs time the executors'
     # overheads, not the arithmetic.
-    xp = array_module(backend)
-    inputs = {name: xp.eye(node.shape[0]) if name == "M" else xp.ones(node.shape)
-              for name, node in graph.inputs.items()}
+    return {name: xp.eye(node.shape[0]) if name == "M" else xp.ones(node.shape) for name, node in graph.inputs.items()}
+
+
+def overhead_run(graph: Graph, backend: str, **options: Any) -> Callable[[], Any]:
+    """A no-argument run of a synthetic overhead graph by `depthgraph.execute` with ``options``."""
+    inputs = overhead_inputs(graph, array_module(backend))
     return lambda: execute(graph, inputs, backend=backend, **options)
 
 

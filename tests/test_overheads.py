@@ -9,7 +9,7 @@ from depthgraph import execute
 from depthgraph.calibrate import calibrate
 from depthgraph.cost import Profile
 from depthgraph.errors import ParameterError
-from depthgraph.overheads import OVERHEAD_GRAPHS, SPEED_GRAPHS, _ladder, fit_overheads, host_speed
+from depthgraph.overheads import OVERHEAD_GRAPHS, SPEED_GRAPHS, ladder, fit_overheads, host_speed
 from depthgraph.prediction import levels_units, predict
 
 
@@ -37,13 +37,13 @@ def test_fit_overheads_recovers_the_overheads_that_made_the_timings():
 
 
 @pytest.mark.parametrize("copies, gathers", [(0, 0), (1, 2), (2, 6)])
-def test_ladders_read_their_rows_rotated_by_the_copies_asked(copies, gathers):
+def testladders_read_their_rows_rotated_by_the_copies_asked(copies, gathers):
     # One cycle (add, matmul, sub, matmul) on random rows, against the same steps in float64
     # NumPy; the gathers by hand: each rotated operand of a step copies (the product's M is
     # shared), 0, 1 + 0 + 1 + 0 or 2 + 1 + 2 + 1 of them.
     rng = np.random.default_rng(0)
     x, y, m = rng.standard_normal((16, 64)), rng.standard_normal((16, 64)), rng.standard_normal((64, 64))
-    graph = _ladder(16, 4, copies)
+    graph = ladder(16, 4, copies)
     rows = x
     for step in range(4):
         rows = np.roll(rows, -int(copies == 2), axis=0)
