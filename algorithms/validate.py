@@ -30,6 +30,7 @@ import depthgraph
 from algorithms.registry import get
 from depthgraph.overheads import SPEED_GRAPHS, host_speed, overhead_run
 from depthgraph.cost import Profile
+from depthgraph.files import writable_path
 from depthgraph.timing import Clock
 
 # family -> [(algorithm, sizes)], per backend. GPU sizes reach hundreds of MB per level; CPU ones
@@ -223,7 +224,7 @@ def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "num
     from tqdm import tqdm
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    writable_path(out / "validation.csv", "validation results")  # the folder made, or a clear error before any timing
     client = cluster(cluster_kind) if cluster_kind else None
     try:
         if profile is None:

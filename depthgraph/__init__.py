@@ -20,6 +20,7 @@ from depthgraph.errors import (
     DepthGraphError,
     GraphError,
     InputError,
+    OutputError,
     ParameterError,
     ProfileError,
     ShapeError,
@@ -33,7 +34,7 @@ from depthgraph.prediction import Prediction, predict
 __version__ = "0.1.0"
 
 __all__ = [
-    "Analysis", "CycleError", "DepthGraphError", "Graph", "GraphError", "InputError", "Node",
+    "Analysis", "CycleError", "DepthGraphError", "Graph", "GraphError", "InputError", "Node", "OutputError",
     "ParameterError", "Prediction", "Profile", "ProfileError", "Schedule", "ShapeError", "UnknownOpError", "analyze", "execute", "ops", "predict", "render", "schedule", "to_dask",
     "to_networkx",
 ]

@@ -17,6 +17,7 @@ from types import ModuleType
 from depthgraph.analysis import analyze
 from depthgraph.drawing import MAX_NODES, render
 from depthgraph.errors import DepthGraphError, ParameterError
+from depthgraph.files import writable_path
 
 LIBRARY = "algorithms"
 BOUND_PROCESSORS = (1, 8, 1024)
@@ -103,6 +104,7 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
 
 def _calibrate(library: ModuleType, args: argparse.Namespace) -> str:
     validation = importlib.import_module(f"{LIBRARY}.validate")
+    writable_path(args.output, "profile")  # a bad -o fails now, not after minutes of timing
     client = validation.cluster(args.cluster) if args.cluster else None
     try:
         profile = validation.calibrate_profile(args.backend, client, args.quick, progress=True, in_situ=args.in_situ)

@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from depthgraph.errors import ProfileError
+from depthgraph.errors import OutputError, ProfileError
+from depthgraph.files import writable_path
 
 FORMAT = 1  # version of the profile file layout
 DEVICE_OVERHEADS = frozenset({"graphs:kernel"})  # the overheads that are device time, not the host's
@@ -244,7 +245,12 @@ it covers add; calibrate with a version that includes it
             raise ProfileError(f"not a depthgraph profile: {exc}") from None
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json())
+        """Write the profile as JSON to ``path``, making its folder (`depthgraph.files.writable_path`)."""
+        target = writable_path(path, "profile")
+        try:
+            target.write_text(self.to_json())
+        except OSError as exc:
+            raise OutputError(f"cannot write profile {str(path)!r}: {exc.strerror}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> Profile:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 from depthgraph import ops
 from depthgraph.analysis import Analysis, analyze
 from depthgraph.errors import GraphvizUnavailable, ParameterError
+from depthgraph.files import writable_path
 from depthgraph.ir import Graph, Node
 
 if TYPE_CHECKING:
@@ -197,7 +198,9 @@ def render(graph: Graph, path: str | pathlib.Path, highlight: str | None = "crit
 
 
 def output_format(path: str | pathlib.Path, formats: tuple[str, ...], who: str) -> str:
-    """The format a file's suffix names, if ``who`` can write it; `ParameterError` otherwise.
+    """The format a file's suffix names, if ``who`` can write it, with the file's folder made
+    (`depthgraph.files.writable_path`); `ParameterError` for an unknown suffix, `OutputError`
+    for a path that cannot be written.
 
     >>> output_format("chain.svg", FORMATS, "render")
     'svg'
@@ -211,6 +214,7 @@ def output_format(path: str | pathlib.Path, formats: tuple[str, ...], who: str) 
         allowed = ", ".join("." + f for f in formats[:-1]) + " or ." + formats[-1]
         suffix = path.suffix or "(none)"
         raise ParameterError(f"{who}: cannot write {path.name!r}: unknown suffix {suffix!r}; use {allowed}")
+    writable_path(path, f"{who}'s {fmt}")
     return fmt
 
 

@@ -39,3 +39,7 @@ class GraphvizUnavailable(ParameterError):
 
 class ProfileError(DepthGraphError):
     """A cost profile is unreadable, of another version, or lacks a model the prediction needs."""
+
+
+class OutputError(DepthGraphError):
+    """A file to be written cannot be: its folder cannot be made, it is a folder, or the folder is read-only."""

@@ -90,6 +90,10 @@ def test_report(tmp_path, capsys):
         (["render", "nope"], "depthgraph: error: unknown algorithm 'nope'"),
         (["report", "--L", "8"], "depthgraph: error: report: L must be an int >= 16, got 8"),
         (["report", "--validation", "/no/such.csv"], "depthgraph: error: /no/such.csv: cannot read the validation CSV"),
+        (["render", "recurrence", "-o", "/dev/null/g.svg"],
+         "depthgraph: error: cannot write render's svg '/dev/null/g.svg': File exists"),
+        (["validate", "--quick", "-o", "/dev/null"],
+         "depthgraph: error: cannot write validation results '/dev/null/validation.csv': File exists"),
     ],
 )
 def test_render_and_report_errors_are_one_line_and_exit_2(tmp_path, argv, message):
@@ -105,9 +109,21 @@ def test_render_and_report_errors_are_one_line_and_exit_2(tmp_path, argv, messag
 def test_calibrate_writes_a_profile(tmp_path, capsys, flags):
     from depthgraph.cost import Profile
 
-    path = tmp_path / "p.json"
+    path = tmp_path / "new" / "p.json"  # its folder made
     assert main(["calibrate", "--quick", "-o", str(path), *flags]) == 0
     profile = Profile.load(path)
     assert capsys.readouterr().out.startswith(f"calibrated {len(profile.calls)} call kinds on {profile.device}")
     assert profile.backend == "numpy" and "levels:run" in profile.overheads
     assert profile.in_situ == bool(flags)
+
+
+def test_calibrate_refuses_an_output_it_cannot_write_before_timing_anything(tmp_path, capsys, monkeypatch):
+    import algorithms.validate
+
+    def never(*args, **kwargs):
+        raise AssertionError("calibrated before checking the output path")
+
+    monkeypatch.setattr(algorithms.validate, "calibrate_profile", never)
+    assert main(["calibrate", "--quick", "-o", str(tmp_path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == f"depthgraph: error: cannot write profile {str(tmp_path)!r}: it is a folder"

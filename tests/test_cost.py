@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from depthgraph.cost import CallModel, Linear, Measurement, Profile, fit_calls, fit_linear, footprint_bands, nnls
-from depthgraph.errors import ProfileError
+from depthgraph.errors import OutputError, ProfileError
 
 
 def profile(**overrides):
@@ -93,6 +93,17 @@ def test_profile_json_round_trip(tmp_path):
 def test_bad_profile_files_raise_profile_error(text, message):
     with pytest.raises(ProfileError, match=message):
         Profile.from_json(text)
+
+
+def test_save_makes_the_folder_and_names_a_path_it_cannot_write(tmp_path):
+    p = profile(synchronous=False)
+    p.save(tmp_path / "a" / "b" / "profile.json")
+    assert Profile.load(tmp_path / "a" / "b" / "profile.json") == p
+    with pytest.raises(OutputError, match="cannot write profile .*: it is a folder"):
+        p.save(tmp_path / "a")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputError, match="cannot write profile .*file/profile.json"):
+        p.save(tmp_path / "file" / "profile.json")
 
 
 def test_missing_profile_file_is_named(tmp_path):
