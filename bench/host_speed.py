@@ -48,6 +48,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--chunks", type=int, default=10)
     args = parser.parse_args()
+    if not args.seconds > 0 or args.chunks < 2:
+        parser.error(f"need --seconds > 0 and --chunks >= 2, got {args.seconds} and {args.chunks}")
     clock = Clock(args.backend)
 
     def timed(call) -> float:
