@@ -14,7 +14,9 @@ and rotated by half, ``--seconds`` each, and prints each graph's median in every
 to its median over the orders. On the twelfth session's H200 the ladder with two copies per step
 (last in the list) took ~18 % longer in calibration's round robin than its groups did probed
 one by one (`bench/prediction_gaps.py --synthetic`), while the other ladders matched: ratios far
-from 1.00 here would say the order, not the graph, set part of what was fitted.
+from 1.00 here would say the order, not the graph, set part of what was fitted. They were not
+(every graph within 8.5 %, the orders shifting all graphs together: docs/BENCHMARKS.md, twelfth
+session).
 """
 
 from __future__ import annotations
