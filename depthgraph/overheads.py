@@ -79,7 +79,9 @@ def ladder(width: int, length: int, copies: int = 1) -> Graph:
 
 
 def _independent_chains(width: int, length: int) -> Graph:
-    """``width`` chains that never meet: with no minimum task work, one Dask task per node."""
+    """``width`` chains that never meet. As calibration runs them (``blocks=1``, no minimum task
+    work) each level is one Dask task holding a node of every chain, so the tasks form one chain
+    of ``length`` dependent tasks whatever the width (and an output getter per chain)."""
     g = Graph()
     x, y, m = g.input("x", (width, 64)), g.input("y", (64,)), g.input("M", (64, 64))
     for j in range(width):
