@@ -13,15 +13,18 @@ spin kernel long enough for the host to queue all R calls behind it; the host cl
 the *host* cost of a call, and CUDA events around the queued calls give its *device* cost, even
 for kernels far shorter than their launch. The clock lives in `depthgraph.timing`.
 
-**In situ** (``in_situ=True``; an experiment, not yet judged on a GPU). In a graph a library
-call (a cuBLAS product, a cuSOLVER solve) sits between calls down other paths, and on a GPU host
-it costs more there than repeated alone in a loop (session 8's per-group probe on an H100:
-``dot`` 66 µs in ridge-sherman-morrison against 49 µs alone, a matmul 36 against 27, an
-elementwise call within 2 µs of its loop). Timed alone, that extra lands in the executors'
-per-group overheads, fitted on graphs that alternate elementwise ops and products — too much for
-a graph of elementwise ops, too little for one of products. In situ, each call is timed
-alternating with a small elementwise op (`NEIGHBOUR_ELEMENTS`), and the neighbour's own cost,
-timed alone, is subtracted: a call's model carries the cost of switching to it and away from it.
+**In situ** (``in_situ=True``; an experiment). In a graph a call follows the executor's own
+Python (finding the group, assembling its operands), not a copy of itself, and on a GPU host it
+costs more there than repeated alone in a loop: after a NumPy levels run of one add, a ``dot``
+cost 36 µs more than its 66 µs alone, a matmul 14 more than 33, an add 5 more than 14, a solve 34
+more than 168 (``bench/switches.py --after`` on an H200) — about what the same calls missed in
+real graphs (``bench/prediction_gaps.py``: ``dot`` +35, matmul +18, add +5, solve +50 µs), while
+alternating two calls with each other cost only 0–12 µs more. The extra grows with the call,
+so per-group overheads cannot carry it: fitted on graphs of adds and products, they are too much
+for a graph of elementwise ops and too little for one of products. In situ, each call is timed
+alternating with the executor's own work (`_neighbour`: the levels executor running a one-add
+graph on NumPy, host work only), and the neighbour's own cost, timed alone, is subtracted: a
+call's model carries what the executor's Python between calls costs it.
 
 **The host's speed.** A cloud host runs in phases of different speed (`depthgraph.timing`), and
 a calibration spans several. So the host's reference (`depthgraph.timing.Clock.reference`) is
@@ -54,7 +57,7 @@ import numpy as np
 from depthgraph import ops
 from depthgraph.cost import Measurement, Profile, fit_calls
 from depthgraph.errors import ParameterError
-from depthgraph.executors import gathers
+from depthgraph.executors import execute, gathers
 from depthgraph.executors.backend import array_module
 from depthgraph.executors.cuda_graphs import CapturableCupy, copy_into
 from depthgraph.ir import Graph, Node
@@ -263,13 +266,13 @@ def samples(backend: str = "numpy", only: Sequence[str] | None = None, max_eleme
     return out + list(_replay_copy_samples(xp, rng, max_elements) if backend == "cupy" else [])
 
 
-NEIGHBOUR_ELEMENTS = 64  # the elementwise op each sampled call is timed beside (module doc, "In situ")
-
-
-def _neighbour(xp: Any) -> Callable[[], Any]:
-    """The small elementwise op each sampled call is timed beside."""
-    vector = xp.ones(NEIGHBOUR_ELEMENTS)
-    return lambda: vector + vector
+def _neighbour() -> Callable[[], Any]:
+    """What each sampled call is timed beside in situ (module doc): the levels executor's own
+    Python, running a graph of one 64-element add on NumPy — host work, no device call."""
+    g = Graph()
+    g.output("z", g.input("x", (64,)) + g.input("y", (64,)))
+    inputs = {"x": np.ones(64), "y": np.ones(64)}
+    return lambda: execute(g, inputs, executor="levels")
 
 
 # ------------------------------------------------------------------ the profile
@@ -309,7 +312,7 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
         The overhead graphs are timed round robin for at least this long (and `OVERHEAD_ROUNDS`
         rounds): long enough to span phases of the host's speed (`depthgraph.timing`).
     in_situ : bool
-        Time each call alternating with a small elementwise op, net of it (module doc, "In
+        Time each call alternating with the executor's own Python, net of it (module doc, "In
         situ"); default: each call repeated alone.
 
     Examples
@@ -331,7 +334,7 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
     measured: dict[str, list[tuple[Sample, float, float, float | None]]] = {}
     neighbour, neighbour_host, neighbour_device = None, 0.0, 0.0
     if in_situ:
-        neighbour = _neighbour(clock.xp)
+        neighbour = _neighbour()
         reference = clock.reference()
         neighbour_host, neighbour_device = clock.measure(neighbour, trials, min_samples)
         neighbour_host /= reference  # relative to the host's speed, as each footprint's host time

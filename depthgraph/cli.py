@@ -68,7 +68,7 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
     calibrate_cmd.add_argument("--quick", action="store_true", help="small sizes and few trials (a smoke test)")
     calibrate_cmd.add_argument("--cluster", choices=("local", "cuda"),
                                help="also fit the per-task overhead of a one-worker Dask cluster of this kind")
-    in_situ_help = "time each call alternating with a small elementwise op, net of it (an experiment)"
+    in_situ_help = "time each call alternating with the executor's own Python, net of it (an experiment)"
     calibrate_cmd.add_argument("--in-situ", action="store_true", help=in_situ_help)
     validate_cmd = commands.add_parser("validate", help="predicted vs measured runtime for every algorithm family")
     validate_cmd.add_argument("--profile", help="profile from `depthgraph calibrate` (default: calibrate first)")

@@ -93,7 +93,7 @@ class Measurement:
     a history per footprint too): the op's footprint (the bytes one member of the call moves;
     None for a copy, `footprint_bands`), the call's work, bytes and steps, its per-call host
     seconds (at the profile's host speed, see `Profile`) and device seconds — if the profile is
-    ``in_situ``, timed beside a small elementwise op and net of it (`depthgraph.calibrate`) —, and
+    ``in_situ``, timed beside the executor's own Python and net of it (`depthgraph.calibrate`) —, and
     device seconds replayed from a CUDA graph (None: not captured)."""
 
     label: str
@@ -144,7 +144,7 @@ it covers add; calibrate with a version that includes it
     synchronous: bool = True  # True: host and device are one timeline (NumPy)
     host_reference: float = 0.0
     measurements: dict[str, tuple[Measurement, ...]] = field(default_factory=dict)
-    in_situ: bool = False  # calls timed beside a small elementwise op, net of it (`depthgraph.calibrate`)
+    in_situ: bool = False  # calls timed beside the executor's Python, net of it (`depthgraph.calibrate`)
     overhead_timings: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def call(self, op: str, form: str, footprint: int | None = None, *, replayed: bool = False) -> CallModel:

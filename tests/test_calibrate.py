@@ -119,7 +119,7 @@ def test_host_times_are_fitted_at_one_host_speed(monkeypatch, in_situ):
 
     monkeypatch.setattr(Clock, "reference", reference)
     monkeypatch.setattr(Clock, "measure", measure)
-    monkeypatch.setattr(calibration, "_neighbour", lambda xp: neighbour)
+    monkeypatch.setattr(calibration, "_neighbour", lambda: neighbour)
     p = calibrate("numpy", only=["add"], max_elements=64, progress=False, trials=3, min_samples=2, seconds=0,
                   in_situ=in_situ)
     assert p.host_reference == pytest.approx(1e-3)  # the median reference
@@ -145,7 +145,7 @@ def test_each_sample_is_timed_alone_or_as_its_call_then_the_neighbour(monkeypatc
         return dataclasses.replace(sample, call=lambda xp, ops: order.append("call") or sample.call(xp, ops))
 
     real = calibration.samples(backend="numpy", only=["add"], max_elements=64)
-    monkeypatch.setattr(calibration, "_neighbour", lambda xp: lambda: order.append("neighbour"))
+    monkeypatch.setattr(calibration, "_neighbour", lambda: lambda: order.append("neighbour"))
     monkeypatch.setattr(calibration, "samples", lambda *a, **k: [logged(s) for s in real])
     monkeypatch.setattr(Clock, "measure", measure)
     calibrate("numpy", only=["add"], max_elements=64, progress=False, trials=3, min_samples=2, seconds=0,
@@ -154,6 +154,18 @@ def test_each_sample_is_timed_alone_or_as_its_call_then_the_neighbour(monkeypatc
         assert runs == [("neighbour",)] + [("call", "neighbour")] * len(real)
     else:
         assert runs == [("call",)] * len(real)
+
+
+def test_the_in_situ_neighbour_is_the_levels_executor_on_numpy_host_work_only(monkeypatch):
+    import depthgraph.calibrate as calibration
+
+    seen = []
+    real = calibration.execute
+    monkeypatch.setattr(calibration, "execute", lambda graph, inputs, **kw: seen.append(kw) or real(graph, inputs, **kw))
+    result = calibration._neighbour()()
+    assert seen == [{"executor": "levels"}]  # the default backend: NumPy, whatever is calibrated
+    assert isinstance(result["z"], np.ndarray) and (result["z"] == 2.0).all()  # 1 + 1 on 64 elements
+    assert result["z"].shape == (64,)
 
 
 def test_gather_samples_copy_half_of_each_slabs_rows_as_rows_or_scattered_elements():
