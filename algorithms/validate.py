@@ -211,13 +211,13 @@ def cluster(kind: str) -> Any:
 def job(out_dir: str | Path, profile: Profile | None = None, backend: str = "numpy",
         executors: Sequence[str] = ("levels", "eager", "dask"), cluster_kind: str | None = None,
         quick: bool = False, progress: bool = True, only: Sequence[str] | None = None,
-        in_situ: bool = False) -> list[Result]:
+        in_situ: bool | None = None) -> list[Result]:
     """Calibrate (unless given a profile), validate, and write ``profile.json``, ``validation.csv``,
     ``validation.png`` and ``validation.txt`` into ``out_dir``: what ``depthgraph validate`` runs.
 
     ``"dask"`` runs on the threads scheduler; with ``cluster_kind`` (``"local"`` or ``"cuda"``) dask
     also runs on a one-worker cluster of that kind. ``only``: algorithm names, a subset of `POINTS`
-    (default all). ``in_situ``: calibrate calls in situ (`depthgraph.calibrate.calibrate`).
+    (default all). ``in_situ``: calibrate calls in situ (`depthgraph.calibrate.calibrate`; None: the backend's default).
     The profile is written once calibrated and the results after each validation pass (the
     executors, then the cluster), so a run stopped partway keeps what it finished.
     """
@@ -268,9 +268,10 @@ def write_results(results: Sequence[Result], out: Path, profile: Profile) -> Non
     predicted_vs_measured(out / "validation.csv", out / "validation.png")
 
 
-def calibrate_profile(backend: str, client: Any, quick: bool, progress: bool, in_situ: bool = False) -> Profile:
+def calibrate_profile(backend: str, client: Any, quick: bool, progress: bool, in_situ: bool | None = None
+                      ) -> Profile:
     """A fresh profile of ``backend`` (and of ``client``'s per-task overhead); ``quick``: small sizes
-    only; ``in_situ``: calls timed in situ."""
+    only; ``in_situ``: calls timed in situ (None: the backend's default)."""
     from depthgraph.calibrate import calibrate
     from depthgraph.overheads import OVERHEAD_SECONDS
 

@@ -13,18 +13,22 @@ spin kernel long enough for the host to queue all R calls behind it; the host cl
 the *host* cost of a call, and CUDA events around the queued calls give its *device* cost, even
 for kernels far shorter than their launch. The clock lives in `depthgraph.timing`.
 
-**In situ** (``in_situ=True``; an experiment). In a graph a call follows the executor's own
-Python (finding the group, assembling its operands), not a copy of itself, and on a GPU host it
-costs more there than repeated alone in a loop: after a NumPy levels run of one add, a ``dot``
-cost 36 µs more than its 66 µs alone, a matmul 14 more than 33, an add 5 more than 14, a solve 34
-more than 168 (``bench/switches.py --after`` on an H200) — about what the same calls missed in
-real graphs (``bench/prediction_gaps.py``: ``dot`` +35, matmul +18, add +5, solve +50 µs), while
-alternating two calls with each other cost only 0–12 µs more. The extra grows with the call,
-so per-group overheads cannot carry it: fitted on graphs of adds and products, they are too much
-for a graph of elementwise ops and too little for one of products. In situ, each call is timed
-alternating with the executor's own work (`_neighbour`: the levels executor running a one-add
-graph on NumPy, host work only), and the neighbour's own cost, timed alone, is subtracted: a
-call's model carries what the executor's Python between calls costs it.
+**In situ** (the default on CuPy; ``in_situ=False`` times each call repeated alone in a loop). In a
+graph a call follows the executor's own Python (finding the group, assembling its operands), not
+a copy of itself, and on a GPU host it costs more there than repeated alone: after a NumPy levels
+run of one add, a ``dot`` cost 36 µs more than its 66 µs alone, a matmul 14 more than 33, an add
+5 more than 14, a solve 34 more than 168 (``bench/switches.py --after`` on an H200) — about what
+the same calls missed in real graphs (``bench/prediction_gaps.py``: ``dot`` +35, matmul +12, add
++5, solve +50 µs), while alternating two device calls cost only 0–12 µs more than the two alone.
+The extra grows with the call, so per-group overheads cannot carry it: fitted on graphs of adds
+and products, they are too much for a graph of elementwise ops and too little for one of
+products. In situ, each call is timed alternating with the executor's own work (`_neighbour`:
+the levels executor running a one-add graph on NumPy, host work only), and the neighbour's own
+cost, timed alone, is subtracted: a call's model carries what the executor's Python between
+calls costs it. On two H200 validations this brought the levels executor to a median error of
+7.3 and 7.9 % (docs/BENCHMARKS.md, thirteenth session). On NumPy a call's cost is its
+arithmetic more than its Python, and in situ predicted the CPU validation points about 3 points
+worse than alone (on the same measurements, both ways round): there the default is alone.
 
 **The host's speed.** A cloud host runs in phases of different speed (`depthgraph.timing`), and
 a calibration spans several. So the host's reference (`depthgraph.timing.Clock.reference`) is
@@ -292,7 +296,7 @@ def _versions(backend: str) -> dict[str, str]:
 
 def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_elements: int | None = None,
               client: Any = None, progress: bool = True, trials: int = 7, min_samples: int = 5,
-              seconds: float = OVERHEAD_SECONDS, in_situ: bool = False) -> Profile:
+              seconds: float = OVERHEAD_SECONDS, in_situ: bool | None = None) -> Profile:
     """Time every op and gather on ``backend`` and fit a `Profile` (see the module doc).
 
     Parameters
@@ -311,9 +315,9 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
     seconds : float
         The overhead graphs are timed round robin for at least this long (and `OVERHEAD_ROUNDS`
         rounds): long enough to span phases of the host's speed (`depthgraph.timing`).
-    in_situ : bool
+    in_situ : bool, optional
         Time each call alternating with the executor's own Python, net of it (module doc, "In
-        situ"); default: each call repeated alone.
+        situ"); False: each call repeated alone in a loop. Default: in situ on CuPy, alone on NumPy.
 
     Examples
     --------
@@ -332,6 +336,7 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
     bar = tqdm(total=len(todo) + graphs + OVERHEAD_ROUNDS, disable=not progress, unit="step",
                desc="calibrating", leave=False)
     measured: dict[str, list[tuple[Sample, float, float, float | None]]] = {}
+    in_situ = clock.gpu if in_situ is None else in_situ
     neighbour, neighbour_host, neighbour_device = None, 0.0, 0.0
     if in_situ:
         neighbour = _neighbour()

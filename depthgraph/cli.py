@@ -68,8 +68,9 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
     calibrate_cmd.add_argument("--quick", action="store_true", help="small sizes and few trials (a smoke test)")
     calibrate_cmd.add_argument("--cluster", choices=("local", "cuda"),
                                help="also fit the per-task overhead of a one-worker Dask cluster of this kind")
-    in_situ_help = "time each call alternating with the executor's own Python, net of it (an experiment)"
-    calibrate_cmd.add_argument("--in-situ", action="store_true", help=in_situ_help)
+    calls_help = ("in-situ: time each call alternating with the executor's own Python, net of it; alone: each call "
+                  "repeated in a loop (default: in-situ on cupy, alone on numpy)")
+    calibrate_cmd.add_argument("--calls", choices=("in-situ", "alone"), help=calls_help)
     validate_cmd = commands.add_parser("validate", help="predicted vs measured runtime for every algorithm family")
     validate_cmd.add_argument("--profile", help="profile from `depthgraph calibrate` (default: calibrate first)")
     validate_cmd.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
@@ -82,7 +83,7 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
                               help="also run dask on a one-worker cluster (cuda: dask-cuda, one GPU)")
     validate_cmd.add_argument("-o", "--output", default="validation", help="directory for CSV, plot, summary")
     validate_cmd.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
-    validate_cmd.add_argument("--in-situ", action="store_true", help=f"when calibrating first: {in_situ_help}")
+    validate_cmd.add_argument("--calls", choices=("in-situ", "alone"), help=f"when calibrating first: {calls_help}")
     render_cmd = commands.add_parser("render", help="draw one algorithm's graph, critical path highlighted")
     _algorithm_arguments(render_cmd, sizes, switches)
     render_cmd.set_defaults(algorithm_params=sizes + switches)
@@ -102,12 +103,17 @@ def _parser(library: ModuleType) -> argparse.ArgumentParser:
     return parser
 
 
+def _in_situ(args: argparse.Namespace) -> bool | None:
+    """``--calls`` as `depthgraph.calibrate.calibrate`'s ``in_situ`` (None: the backend's default)."""
+    return None if args.calls is None else args.calls == "in-situ"
+
+
 def _calibrate(library: ModuleType, args: argparse.Namespace) -> str:
     validation = importlib.import_module(f"{LIBRARY}.validate")
     writable_path(args.output, "profile")  # a bad -o fails now, not after minutes of timing
     client = validation.cluster(args.cluster) if args.cluster else None
     try:
-        profile = validation.calibrate_profile(args.backend, client, args.quick, progress=True, in_situ=args.in_situ)
+        profile = validation.calibrate_profile(args.backend, client, args.quick, progress=True, in_situ=_in_situ(args))
     finally:
         if client is not None:
             client.cluster.close()
@@ -125,14 +131,14 @@ def _validate(library: ModuleType, args: argparse.Namespace) -> str:
     if unknown or not executors and not args.cluster:
         raise ParameterError(f"unknown executor(s) {', '.join(unknown) or '(none given)'}; "
                              f"choose from {', '.join(validation.EXECUTORS)}")
-    if args.profile and args.in_situ:
-        raise ParameterError("--in-situ chooses how to calibrate; a profile given with --profile is already calibrated")
+    if args.profile and args.calls:
+        raise ParameterError("--calls chooses how to calibrate; a profile given with --profile is already calibrated")
     profile = Profile.load(args.profile) if args.profile else None
     only = [name for name in (args.only or "").split(",") if name]
     for name in only:
         library.get(name)  # an unknown name: a clear error before any work
     results = validation.job(args.output, profile, args.backend, executors, args.cluster, args.quick, only=only,
-                             in_situ=args.in_situ)
+                             in_situ=_in_situ(args))
     return validation.summary(results) + f"\nwritten to {args.output}/ (validation.csv, .png, .txt, profile.json)"
 
 

@@ -105,8 +105,9 @@ def test_render_and_report_errors_are_one_line_and_exit_2(tmp_path, argv, messag
     assert line.startswith(message)
 
 
-@pytest.mark.parametrize("flags", [[], ["--in-situ"]])
-def test_calibrate_writes_a_profile(tmp_path, capsys, flags):
+@pytest.mark.parametrize("flags, in_situ", [([], False), (["--calls", "in-situ"], True),
+                                             (["--calls", "alone"], False)])
+def test_calibrate_writes_a_profile(tmp_path, capsys, flags, in_situ):
     from depthgraph.cost import Profile
 
     path = tmp_path / "new" / "p.json"  # its folder made
@@ -114,7 +115,7 @@ def test_calibrate_writes_a_profile(tmp_path, capsys, flags):
     profile = Profile.load(path)
     assert capsys.readouterr().out.startswith(f"calibrated {len(profile.calls)} call kinds on {profile.device}")
     assert profile.backend == "numpy" and "levels:run" in profile.overheads
-    assert profile.in_situ == bool(flags)
+    assert profile.in_situ == in_situ  # NumPy's default: alone
 
 
 def test_calibrate_refuses_an_output_it_cannot_write_before_timing_anything(tmp_path, capsys, monkeypatch):

@@ -121,7 +121,7 @@ def test_a_profile_lacking_an_executors_overheads_fails_before_anything_is_timed
     (["validate", "--executors", "gpu"], "unknown executor(s) gpu"),
     (["validate", "--only", "nope"], "unknown algorithm 'nope'"),
     (["validate", "--profile", "missing.json"], "cannot read profile 'missing.json'"),
-    (["validate", "--profile", "p.json", "--in-situ"], "--in-situ chooses how to calibrate"),
+    (["validate", "--profile", "p.json", "--calls", "alone"], "--calls chooses how to calibrate"),
 ])
 def test_cli_errors_are_one_line_exit_2(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -38,6 +38,7 @@ def test_calibrated_profile_predicts_a_small_graph_within_a_factor_of_two(small_
     import cupy
 
     assert not small_profile.synchronous and small_profile.device
+    assert small_profile.in_situ  # CuPy's default
     spec = algorithms.get("kernel-doubling")
     params = spec.params(L=64, n=8)
     graph = spec.build(**params)
