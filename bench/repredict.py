@@ -27,6 +27,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from
 import algorithms
 import depthgraph
 from depthgraph.cost import Profile
+from depthgraph.errors import DepthGraphError
 from depthgraph.overheads import SPEED_GRAPHS
 
 
@@ -36,10 +37,14 @@ def main() -> None:
     parser.add_argument("--profile", required=True, help="the profile that run validated")
     parser.add_argument("--other", required=True, help="another profile, calibrated on the same host")
     args = parser.parse_args()
-    rows = [r for r in csv.DictReader(open(args.csv)) if r["executor"] == "levels"]
+    try:
+        with open(args.csv, newline="") as file:
+            rows = [r for r in csv.DictReader(file) if r.get("executor") == "levels"]
+        validated, other = Profile.load(args.profile), Profile.load(args.other)
+    except (OSError, DepthGraphError) as exc:
+        parser.exit(2, f"repredict.py: {exc}\n")
     if not rows:
         parser.exit(2, f"repredict.py: no levels rows in {args.csv}\n")
-    validated, other = Profile.load(args.profile), Profile.load(args.other)
     speed = float(rows[0]["host_speed"])
     ratio = statistics.median(depthgraph.predict(g, "levels", validated).seconds
                               / depthgraph.predict(g, "levels", other).seconds for g in SPEED_GRAPHS)

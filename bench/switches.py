@@ -29,6 +29,12 @@ across paths, the cost follows the call, not the library.
 not calls of the device (`AFTER`) — the executor's own Python on NumPy, a sweep of host memory —
 and prints each call's extra after each, beside its time alone: whether what runs between a
 graph's calls, rather than the call before, makes a call dearer than in calibration's loop.
+
+On an H200 (docs/BENCHMARKS.md, thirteenth session) pairs of device calls cost only 0–12 µs more
+alternated than alone, and a per-path model fits them no better than a per-call one; after the
+executor's own Python the same calls cost 5–36 µs more (a ``dot`` +36 on 66 µs), about what
+real graphs' groups missed. That is why calibration times calls in situ beside the executor's
+Python (`depthgraph.calibrate`), not a model of switches between paths.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import itertools
 import pathlib
 import statistics
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -69,7 +76,7 @@ def _one_add() -> Graph:
     return g
 
 
-def after() -> dict[str, object]:
+def after() -> dict[str, Callable[[], object]]:
     """Host work that is no device call, each a few tens of µs on a CPU, to time calls after."""
     small, two = _one_add(), ladder(2, 2)
     small_inputs, two_inputs = overhead_inputs(small, np), overhead_inputs(two, np)
@@ -79,7 +86,8 @@ def after() -> dict[str, object]:
             "sweep 1 MiB of host memory": lambda: np.add(swept, 1.0, out=swept)}
 
 
-def host(clock: Clock, call) -> float:
+def host(clock: Clock, call: Callable[[], object]) -> float:
+    """Host seconds per call of ``call`` (a robust median of short trials)."""
     return clock.measure(call, trials=3, min_samples=2)[0]
 
 
@@ -149,7 +157,7 @@ def main() -> None:
         _after_table(clock, labels, calls, args.passes)
 
 
-def _after_table(clock: Clock, labels: list[str], calls: dict, passes: int) -> None:
+def _after_table(clock: Clock, labels: list[str], calls: dict[str, Callable[[], object]], passes: int) -> None:
     works = after()
     extra: dict[tuple[str, str], list[float]] = {}
     alone: dict[str, list[float]] = {}
