@@ -3,6 +3,7 @@
 Run from the repository root (no device needed: the graphs are only predicted)::
 
     python bench/repredict.py --csv validation.csv --profile validated.json --other other.json
+    python bench/repredict.py --csv validation.csv --profile validated.json --refit
 
 This is a diagnostic benchmark, not a test: it prints a table. Two profiles calibrated on one
 host minutes apart (say, one in situ and one timed alone, `depthgraph.calibrate`) are compared
@@ -11,7 +12,9 @@ taken to the host's speed while the points were measured: ``--profile`` by the f
 recorded (``host_speed``), ``--other`` by that factor times the median ratio of the two
 profiles' predictions of the speed graphs (`depthgraph.overheads.SPEED_GRAPHS`) — an estimate,
 since a validation keeps the speed graphs' factor, not their times. Errors as calibrated (no
-speed factor) are printed too.
+speed factor) are printed too. ``--refit`` compares with ``--profile`` fitted again from its own
+measurements by this version (`depthgraph.calibrate.refit`): a change to the fits judged on
+measurements already taken.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from
 
 import algorithms
 import depthgraph
+from depthgraph.calibrate import refit
 from depthgraph.cost import Profile
 from depthgraph.errors import DepthGraphError
 from depthgraph.overheads import SPEED_GRAPHS
@@ -35,12 +39,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", required=True, help="validation.csv of a `depthgraph validate` run")
     parser.add_argument("--profile", required=True, help="the profile that run validated")
-    parser.add_argument("--other", required=True, help="another profile, calibrated on the same host")
+    other_profile = parser.add_mutually_exclusive_group(required=True)
+    other_profile.add_argument("--other", help="another profile, calibrated on the same host")
+    other_profile.add_argument("--refit", action="store_true", help="--profile fitted again by this version")
     args = parser.parse_args()
     try:
         with open(args.csv, newline="") as file:
             rows = [r for r in csv.DictReader(file) if r.get("executor") == "levels"]
-        validated, other = Profile.load(args.profile), Profile.load(args.other)
+        validated = Profile.load(args.profile)
+        other = refit(validated) if args.refit else Profile.load(args.other)
     except (OSError, DepthGraphError) as exc:
         parser.exit(2, f"repredict.py: {exc}\n")
     if not rows:

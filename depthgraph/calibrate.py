@@ -373,3 +373,17 @@ def calibrate(backend: str = "numpy", only: Sequence[str] | None = None, max_ele
     timed = time_overhead_graphs(profile, clock, client, seconds, step)
     bar.close()
     return dataclasses.replace(profile, overheads=fit_overheads(profile, timed), overhead_timings=timed)
+
+
+def refit(profile: Profile) -> Profile:
+    """``profile`` fitted again by this version from what it keeps — its calls from its
+    measurements (`depthgraph.cost.fit_calls`), then its overheads from its overhead graphs' times
+    (`depthgraph.overheads.fit_overheads`) —, as `calibrate` would fit them: a change to the fits
+    judged on a past calibration without the device.
+
+    >>> p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
+    >>> refit(p) == p
+    True
+    """
+    fitted = dataclasses.replace(profile, calls=fit_calls(profile.measurements, not profile.synchronous))
+    return dataclasses.replace(fitted, overheads=fit_overheads(fitted, fitted.overhead_timings))

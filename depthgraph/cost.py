@@ -318,7 +318,11 @@ def fit_calls(measurements: dict[str, Sequence[Measurement]], gpu: bool) -> dict
     time on a GPU, the host's on NumPy), each fitted to its measurements by `fit_linear`: the
     host's cost on work and bytes; on a GPU the device's — and the replayed one's, where some
     footprint was captured — on its steps too (a call's Python does not follow the op's depth,
-    its kernels do). A band from ``edge`` bytes up is keyed ``kind@edge`` (`Profile.call`).
+    its kernels do). A copy's host cost (footprint None) is fitted on its steps too: a gather
+    lists, in Python, each slab it reads on every call (`depthgraph.executors.gathers`), and on
+    an H200 one of 256 slabs cost the host twice one of 1 or 2 — fitted on bytes alone, the many
+    slabs were charged to the bytes they came with. A band from ``edge`` bytes up is keyed
+    ``kind@edge`` (`Profile.call`).
 
     >>> rows = [Measurement(f"n={n}", 8 * n, n, 8 * n, 1, 1e-5, 2e-6 + 1e-12 * n) for n in (10**3, 10**5, 10**7)]
     >>> m = fit_calls({"add:impl": rows}, gpu=True)["add:impl"]
@@ -331,7 +335,7 @@ def fit_calls(measurements: dict[str, Sequence[Measurement]], gpu: bool) -> dict
         for edge, band in footprint_bands(rows, timed, steps=gpu):
             captured = [m for m in band if m.replayed is not None]
             calls[kind if edge == 0 else f"{kind}@{edge}"] = CallModel(
-                _fit(band, lambda m: m.host, steps=False),
+                _fit(band, lambda m: m.host, steps=band[0].footprint is None),  # copies: see above
                 _fit(band, lambda m: m.device, steps=True) if gpu else Linear(), len(band),
                 _fit(captured, lambda m: m.replayed, steps=True) if captured else None)
     return calls

@@ -277,6 +277,9 @@ def fit_overheads(profile: Profile, timed: dict[str, Sequence[float]]) -> dict[s
     >>> fit_overheads(p, p.overhead_timings) == p.overheads
     True
     """
+    missing = [kind for kind in ("eager", "levels") if kind not in timed]
+    if missing:  # a profile calibrated before its overhead graphs' times were kept
+        raise ParameterError(f"no times of the {' and '.join(map(repr, missing))} overhead graphs: calibrate again")
     zero = {"eager:node": 0.0, "eager:run": 0.0, "levels:run": 0.0, **{f"levels:{n}": 0.0 for n in LEVELS_OVERHEADS}}
     bare = dataclasses.replace(profile, overheads=zero)
     found: dict[str, float] = {}

@@ -180,6 +180,22 @@ def test_a_kind_one_line_fits_is_one_band_and_copies_are_never_cut():
     assert list(fit_calls({"gather:copy": copies}, gpu=True)) == ["gather:copy"]
 
 
+@pytest.mark.parametrize("gpu", [False, True])
+def test_a_copys_host_cost_is_fitted_on_the_slabs_it_reads_and_an_ops_is_not(gpu):
+    # Host seconds 20 µs + 0.2 µs per slab read, whatever the bytes (rows of 1 or 64 KiB from
+    # each slab, as calibration's gathers vary them): a copy's fit recovers both terms and puts
+    # nothing on bytes; an op's host fit has no per-step term, so it must use latency and bytes.
+    def rows(footprint):
+        return [Measurement(f"sources={s}", footprint(s), 0, 1024 * kib * s, s, 2e-5 + 2e-7 * s, 1e-6 * s)
+                for s in (1, 2, 8, 32, 256) for kib in (1, 64)]
+
+    copy = fit_calls({"gather:copy": rows(lambda s: None)}, gpu)["gather:copy"].host
+    assert copy.latency == pytest.approx(2e-5) and copy.per_step == pytest.approx(2e-7)
+    assert copy.per_byte == pytest.approx(0.0, abs=1e-18)
+    op = fit_calls({"add:impl": rows(lambda s: 4096)}, gpu)["add:impl"].host
+    assert op.per_step == 0.0 and op.per_byte > 0
+
+
 def test_measurements_survive_the_json_round_trip_and_follow_the_host_speed():
     rows = tuple(two_regimes([2 ** 10, 2 ** 12], 2 ** 20))
     p = profile(measurements={"add:batched": rows}, host_reference=1e-3)

@@ -80,3 +80,11 @@ def test_a_profile_at_another_host_speed_refits_to_overheads_at_that_speed():
     slow = p.at_host_speed(2.0)
     assert slow.overhead_timings["levels"] == pytest.approx([2 * t for t in p.overhead_timings["levels"]])
     assert fit_overheads(slow, slow.overhead_timings) == pytest.approx({k: 2 * v for k, v in p.overheads.items()})
+
+
+def test_fitting_overheads_without_the_graphs_times_is_a_clear_error():
+    p = calibrate("numpy", only=["add"], max_elements=1024, progress=False, trials=3, min_samples=2, seconds=0)
+    with pytest.raises(ParameterError, match="no times of the 'eager' and 'levels' overhead graphs: calibrate again"):
+        fit_overheads(p, {})
+    with pytest.raises(ParameterError, match="no times of the 'levels' overhead graphs"):
+        fit_overheads(p, {"eager": p.overhead_timings["eager"]})
