@@ -161,7 +161,8 @@ def test_the_in_situ_neighbour_is_the_levels_executor_on_numpy_host_work_only(mo
 
     seen = []
     real = calibration.execute
-    monkeypatch.setattr(calibration, "execute", lambda graph, inputs, **kw: seen.append(kw) or real(graph, inputs, **kw))
+    monkeypatch.setattr(calibration, "execute",
+                        lambda graph, inputs, **options: seen.append(options) or real(graph, inputs, **options))
     result = calibration._neighbour()()
     assert seen == [{"executor": "levels"}]  # the default backend: NumPy, whatever is calibrated
     assert isinstance(result["z"], np.ndarray) and (result["z"] == 2.0).all()  # 1 + 1 on 64 elements
