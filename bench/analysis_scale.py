@@ -62,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import depthgraph  # noqa: E402
 from depthgraph import ops  # noqa: E402
+from depthgraph.cli import positive_int  # noqa: E402
 
 TARGETS = {100_000: 2.0, 1_000_000: 20.0}  # seconds, build + analyze
 CHAIN_WIDTH = 4  # elements of the chain's vector: work per op
@@ -195,7 +196,7 @@ def _print_profile(prof: cProfile.Profile, label: str, top: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], metavar="N")
+    p.add_argument("--sizes", type=positive_int, nargs="+", default=[100_000, 1_000_000], metavar="N")
     p.add_argument("--shapes", nargs="+", choices=sorted(BUILDERS), default=["chain", "tree"])
     p.add_argument("--memory", choices=["rss", "tracemalloc"], default="rss",
                    help="rss: ru_maxrss growth in the timed pass (default); tracemalloc: Python-heap peak of a "

@@ -21,6 +21,7 @@ import numpy as np
 
 import algorithms
 import depthgraph
+from depthgraph.cli import positive_int
 
 
 def wide_workload(name: str, channels: int, params: dict) -> tuple[depthgraph.Graph, dict, dict]:
@@ -63,11 +64,11 @@ def profile(graph, inputs, client) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algorithm", default="kernel-doubling")
-    parser.add_argument("--channels", type=int, default=64)
-    parser.add_argument("--L", type=int, default=2048)
-    parser.add_argument("--n", type=int, default=1024)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--gpus", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--channels", type=positive_int, default=64)
+    parser.add_argument("--L", type=positive_int, default=2048)
+    parser.add_argument("--n", type=positive_int, default=1024)
+    parser.add_argument("--repeat", type=positive_int, default=5)
+    parser.add_argument("--gpus", type=positive_int, nargs="+", default=[1, 2])
     parser.add_argument("--profile", action="store_true",
                         help="also print where the client's time goes in one more run (cProfile, top 12)")
     args = parser.parse_args()

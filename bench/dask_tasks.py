@@ -32,6 +32,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from
 import depthgraph
 from algorithms import get
 from algorithms.validate import POINTS, cluster
+from depthgraph.cli import positive_int
 from depthgraph.cost import Profile
 from depthgraph.errors import DepthGraphError
 from depthgraph.executors.backend import array_module
@@ -74,7 +75,7 @@ def main() -> int:
     parser.add_argument("--profile", required=True, help="from `depthgraph calibrate --cluster ...`")
     parser.add_argument("--cluster", choices=("local", "cuda"), required=True)
     parser.add_argument("--only", help="comma-separated algorithm names (default every validation point)")
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=positive_int, default=20)
     args = parser.parse_args()
     profile = Profile.load(args.profile)
     xp = array_module(profile.backend)

@@ -29,6 +29,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from
 
 from depthgraph import overheads
 from depthgraph.calibrate import calibrate
+from depthgraph.cli import positive_int
 from depthgraph.cost import Profile
 from depthgraph.prediction import LEVELS_OVERHEADS, levels_units
 
@@ -63,7 +64,7 @@ def design(profile: Profile, count: int) -> tuple[float, np.ndarray]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calibrations", type=int, default=4, help="NumPy calibrations to fit (default 4)")
+    parser.add_argument("--calibrations", type=positive_int, default=4, help="NumPy calibrations to fit (default 4)")
     args = parser.parse_args()
     names = ("run", *LEVELS_OVERHEADS)
     sets = {"before": BEFORE, "now": len(overheads.OVERHEAD_GRAPHS["levels"])}

@@ -37,6 +37,7 @@ from typing import Any
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import algorithms
+from depthgraph.cli import positive_int
 from depthgraph.cost import Profile
 from depthgraph.executors import levels
 from depthgraph.executors.backend import bind_inputs
@@ -117,9 +118,11 @@ def replay_times(plan: levels.Schedule, bound: dict, clock: Clock, profile: Prof
 
 
 def table(title: str, pooled: dict[tuple, list[Any]], top: int) -> None:
-    print(f"\n{title}: kinds by time missed (measured − modelled, over all graphs)")
+    """The ``top`` kinds the model misses most either way, by time missed: under-modelled first."""
+    print(f"\n{title}: the {top} kinds missed most, by time missed (measured − modelled, over all graphs)")
     print(f"  {'op, form, calls':<34}{'groups':>7}{'measured µs':>13}{'modelled µs':>13}{'missed ms':>11}  graphs")
-    for key, (n, measured, model, names) in sorted(pooled.items(), key=lambda kv: kv[1][2] - kv[1][1])[:top]:
+    largest = sorted(pooled.items(), key=lambda kv: -abs(kv[1][1] - kv[1][2]))[:top]
+    for key, (n, measured, model, names) in sorted(largest, key=lambda kv: kv[1][2] - kv[1][1]):
         print(f"  {', '.join(map(str, key)):<34}{n:>7}{measured / n * 1e6:>13.1f}{model / n * 1e6:>13.1f}"
               f"{(measured - model) * 1e3:>11.3f}  {', '.join(sorted(names))}")
 
@@ -127,8 +130,8 @@ def table(title: str, pooled: dict[tuple, list[Any]], top: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", required=True, help="from `depthgraph calibrate` on this machine")
-    parser.add_argument("--passes", type=int, default=5)
-    parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--passes", type=positive_int, default=5)
+    parser.add_argument("--top", type=positive_int, default=15, help="kinds listed: those missed most, either way")
     parser.add_argument("--synthetic", action="store_true", help="also the overhead ladders (module doc)")
     parser.add_argument("--in-thread", action="store_true", help="run the groups in a worker thread (module doc)")
     args = parser.parse_args()

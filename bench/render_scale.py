@@ -41,6 +41,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from
 import algorithms
 import depthgraph
 from depthgraph import drawing
+from depthgraph.cli import positive_int
 
 TARGET_S = 10.0
 CASES = {
@@ -75,7 +76,7 @@ def measure(name: str, params: dict[str, int], out: pathlib.Path, max_nodes: int
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--format", choices=drawing.FORMATS, default="svg")
-    parser.add_argument("--max-nodes", type=int, default=drawing.MAX_NODES)
+    parser.add_argument("--max-nodes", type=positive_int, default=drawing.MAX_NODES)
     parser.add_argument("--only", help="comma-separated case names")
     parser.add_argument("--keep", type=pathlib.Path, help="write the drawings into this folder")
     args = parser.parse_args()

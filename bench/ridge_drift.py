@@ -41,6 +41,7 @@ import numpy as np
 
 import algorithms
 import depthgraph
+from depthgraph.cli import positive_float, positive_int
 
 CHECKPOINTS = (1, 64, 512, 4096)
 
@@ -77,9 +78,9 @@ def summary(values: np.ndarray) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--T", type=int, default=4096)
-    parser.add_argument("--d", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--lam", type=float, nargs="+", default=[0.001, 0.1, 1.0, 10.0])
+    parser.add_argument("--T", type=positive_int, default=4096)
+    parser.add_argument("--d", type=positive_int, nargs="+", default=[16, 64])
+    parser.add_argument("--lam", type=positive_float, nargs="+", default=[0.001, 0.1, 1.0, 10.0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-float32", dest="float32", action="store_false")
     args = parser.parse_args()

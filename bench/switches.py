@@ -51,6 +51,7 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from depthgraph.calibrate import samples
+from depthgraph.cli import positive_int
 from depthgraph.executors import execute
 from depthgraph.ir import Graph
 from depthgraph.overheads import ladder, overhead_inputs
@@ -101,11 +102,9 @@ def fit(rows: list[list[float]], extras: list[float]) -> tuple[np.ndarray, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["numpy", "cupy"], default=None)
-    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--passes", type=positive_int, default=3)
     parser.add_argument("--after", action="store_true", help="also time each call after host work (AFTER)")
     args = parser.parse_args()
-    if args.passes < 1:
-        parser.exit(2, f"switches.py: --passes must be >= 1, got {args.passes}\n")
     backend = args.backend or ("cupy" if _gpu() else "numpy")
     clock = Clock(backend)
     found = {s.label: s for s in samples(backend, max_elements=2 ** 16) if s.label in CALLS}

@@ -36,6 +36,44 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (the benches' counts, sizes and repeats).
+
+    >>> positive_int("3")
+    3
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a whole number >= 1, got '0'
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (the benches' seconds and ridge penalties).
+
+    >>> positive_float("0.5")
+    0.5
+    >>> positive_float("nan")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a finite number > 0, got 'nan'
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
 def _algorithm_arguments(command: argparse.ArgumentParser, sizes: list[str], switches: list[str]) -> None:
     """An algorithm's name, its sizes (``--L 8``) and its switches (``--weights``)."""
     command.add_argument("name", help="algorithm name (see `depthgraph list`)")
