@@ -63,7 +63,7 @@ EXECUTORS = {"levels": ("levels", {}), "graphs": ("levels", {"cuda_graph": True}
              "dask": ("dask", {})}
 
 COLUMNS = ("family", "algorithm", "sizes", "executor", "nodes", "steps", "predicted_s", "measured_s",
-           "rel_error", "launch_s", "throughput_s", "host_speed", "predicted_as_calibrated_s")
+           "rel_error", "launch_s", "throughput_s", "host_speed", "predicted_as_calibrated_s", "speed_graphs_s")
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,9 @@ class Result:
     ``host_speed``: how many times slower the host ran while measuring than at calibration (1.3:
     1.3× slower; `depthgraph.overheads.host_speed`); ``predicted_s`` (and its launch/throughput
     split) is the profile's prediction at that speed, ``predicted_as_calibrated_s`` the profile's own.
+    ``speed_graphs_s``: the seconds of each of `depthgraph.overheads.SPEED_GRAPHS`, timed in the
+    same rounds, that ``host_speed`` was measured from (the CSV keeps them, space-separated, so
+    that another profile's speed at the time can be measured too: ``bench/repredict.py``).
     """
 
     family: str
@@ -87,6 +90,7 @@ class Result:
     throughput_s: float
     host_speed: float
     predicted_as_calibrated_s: float
+    speed_graphs_s: tuple[float, ...] = ()
 
     @property
     def rel_error(self) -> float:
@@ -143,14 +147,15 @@ def validate(profile: Profile, executors: Sequence[str] = ("levels",), points: d
                     g, i, executor=e, backend=profile.backend, **o))
     runs += [overhead_run(graph, profile.backend, executor="levels") for graph in SPEED_GRAPHS]
     timed = [wall for wall, _ in clock.walls(runs, rounds, seconds, progress=progress)]
-    speed = host_speed(profile, timed[len(cases):])
+    speed_graphs_s = tuple(timed[len(cases):])
+    speed = host_speed(profile, speed_graphs_s)
     at_speed = profile.at_host_speed(speed)
     results = []
     for (family, name, sizes_text, executor, graph, steps, predict, as_calibrated), measured in zip(cases, timed):
         predicted = predict(at_speed)
         results.append(Result(family, name, sizes_text, label or executor, len(graph.nodes), steps,
                               predicted.seconds, measured, predicted.launch, predicted.throughput, speed,
-                              as_calibrated))
+                              as_calibrated, speed_graphs_s))
     return results
 
 
@@ -159,7 +164,8 @@ def write_csv(results: Sequence[Result], path: str | Path) -> None:
     with open(path, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=COLUMNS)
         writer.writeheader()
-        writer.writerows({**asdict(r), "rel_error": r.rel_error} for r in results)
+        writer.writerows({**asdict(r), "rel_error": r.rel_error,
+                          "speed_graphs_s": " ".join(map(repr, r.speed_graphs_s))} for r in results)
 
 
 def summary(results: Sequence[Result]) -> str:

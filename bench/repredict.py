@@ -9,10 +9,10 @@ This is a diagnostic benchmark, not a test: it prints a table. Two profiles cali
 host minutes apart (say, one in situ and one timed alone, `depthgraph.calibrate`) are compared
 on the same measurements: the levels rows of ``--csv``, measured with ``--profile``. Each is
 taken to the host's speed while the points were measured: ``--profile`` by the factor the run
-recorded (``host_speed``), ``--other`` by that factor times the median ratio of the two
-profiles' predictions of the speed graphs (`depthgraph.overheads.SPEED_GRAPHS`) — an estimate,
-since a validation keeps the speed graphs' factor, not their times. Errors as calibrated (no
-speed factor) are printed too. ``--refit`` compares with ``--profile`` fitted again from its own
+recorded (``host_speed``), ``--other`` by its own factor, measured from the speed graphs' times
+the run kept (`depthgraph.overheads.host_speed`; column ``speed_graphs_s``) — or, for a CSV from
+before they were kept, estimated as the recorded factor times the median ratio of the two
+profiles' predictions of the speed graphs. Errors as calibrated (no speed factor) are printed too. ``--refit`` compares with ``--profile`` fitted again from its own
 measurements by this version (`depthgraph.calibrate.refit`): a change to the fits judged on
 measurements already taken.
 """
@@ -32,7 +32,7 @@ import depthgraph
 from depthgraph.calibrate import refit
 from depthgraph.cost import Profile
 from depthgraph.errors import DepthGraphError
-from depthgraph.overheads import SPEED_GRAPHS
+from depthgraph.overheads import SPEED_GRAPHS, host_speed
 
 
 def main() -> None:
@@ -53,11 +53,19 @@ def main() -> None:
     if not rows:
         parser.exit(2, f"repredict.py: no levels rows in {args.csv}\n")
     speed = float(rows[0]["host_speed"])
-    ratio = statistics.median(depthgraph.predict(g, "levels", validated).seconds
-                              / depthgraph.predict(g, "levels", other).seconds for g in SPEED_GRAPHS)
-    profiles = {"validated": validated.at_host_speed(speed), "other": other.at_host_speed(speed * ratio),
+    kept = rows[0].get("speed_graphs_s")
+    if kept:
+        try:
+            other_speed, how = host_speed(other, [float(s) for s in kept.split()]), "measured"
+        except DepthGraphError as exc:  # times of another set of speed graphs than this version's
+            parser.exit(2, f"repredict.py: {exc}\n")
+    else:
+        other_speed, how = speed * statistics.median(depthgraph.predict(g, "levels", validated).seconds
+                                                     / depthgraph.predict(g, "levels", other).seconds
+                                                     for g in SPEED_GRAPHS), "estimated"
+    profiles = {"validated": validated.at_host_speed(speed), "other": other.at_host_speed(other_speed),
                 "validated as calibrated": validated, "other as calibrated": other}
-    print(f"host speed: validated {speed:.2f} (recorded), other {speed * ratio:.2f} (estimated)")
+    print(f"host speed: validated {speed:.2f} (recorded), other {other_speed:.2f} ({how})")
     print(f"  {'algorithm':24s}{'sizes':18s}{'measured ms':>12s}" + "".join(f"{name:>26s}" for name in profiles))
     errors: dict[str, list[float]] = {name: [] for name in profiles}
     for row in rows:

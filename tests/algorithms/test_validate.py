@@ -1,12 +1,15 @@
 """The validation job: results, CSV, summary figures by hand, and the files a run leaves."""
 
 import csv
+import dataclasses
 import statistics
 
 import pytest
 
 from algorithms.validate import COLUMNS, Result, job, summary, write_csv
 from depthgraph.cli import main
+from depthgraph.cost import Profile
+from depthgraph.overheads import host_speed
 
 
 def result(algorithm, executor, predicted, measured, launch=None, family="ssm", as_calibrated=None):
@@ -30,10 +33,12 @@ def test_relative_error_and_summary_by_hand():
 
 
 def test_csv_has_every_column_and_the_relative_error(tmp_path):
-    write_csv([result("a", "levels", 1.1, 1.0), result("b", "levels", 0.5, 1.0)], tmp_path / "v.csv")
+    timed = dataclasses.replace(result("b", "levels", 0.5, 1.0), speed_graphs_s=(1e-3, 2.5e-05))
+    write_csv([result("a", "levels", 1.1, 1.0), timed], tmp_path / "v.csv")
     rows = list(csv.DictReader(open(tmp_path / "v.csv")))
     assert tuple(rows[0]) == COLUMNS
     assert [float(r["rel_error"]) for r in rows] == [pytest.approx(0.1), -0.5]
+    assert [r["speed_graphs_s"] for r in rows] == ["", "0.001 2.5e-05"]  # exact, space-separated
 
 
 def test_quick_job_writes_profile_csv_plot_and_summary(tmp_path):
@@ -43,8 +48,11 @@ def test_quick_job_writes_profile_csv_plot_and_summary(tmp_path):
     for name in ("profile.json", "validation.csv", "validation.png", "validation.txt"):
         assert (tmp_path / name).stat().st_size > 0
     assert len(list(csv.DictReader(open(tmp_path / "validation.csv")))) == len(results)
+    profile = Profile.load(tmp_path / "profile.json")
     for r in results:  # also predicted as calibrated, from the saved profile's models
         assert r.host_speed > 0 and r.predicted_as_calibrated_s > 0
+        # the speed graphs' times it kept give its host speed again
+        assert host_speed(profile, r.speed_graphs_s) == pytest.approx(r.host_speed)
 
 
 def test_a_job_stopped_in_its_cluster_pass_keeps_the_first_passes_results(tmp_path, monkeypatch):
