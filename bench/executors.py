@@ -62,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import algorithms
 import depthgraph
+from depthgraph.executors.backend import gpu_available
 from baselines import BASELINES
 
 schedule = depthgraph.schedule  # the levels executor's compiled plan: .groups, .levels, .launches, .peak_bytes
@@ -560,14 +561,7 @@ def main() -> int:
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
 
-    backend = args.backend
-    if backend is None:
-        try:
-            import cupy
-
-            backend = "cupy" if cupy.cuda.runtime.getDeviceCount() > 0 else "numpy"
-        except Exception:  # noqa: BLE001
-            backend = "numpy"
+    backend = args.backend or ("cupy" if gpu_available() else "numpy")
     bench = Bench(backend, args.repeat)
 
     try:

@@ -53,8 +53,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from
 from depthgraph.calibrate import samples
 from depthgraph.cli import positive_int
 from depthgraph.executors import execute
-from depthgraph.ir import Graph
-from depthgraph.overheads import ladder, overhead_inputs
+from depthgraph.executors.backend import gpu_available
+from depthgraph.overheads import ladder, overhead_inputs, vector_add
 from depthgraph.timing import Clock
 
 # label of a calibration sample -> the path its call goes down on CuPy
@@ -71,15 +71,9 @@ CALLS = {
 }
 
 
-def _one_add() -> Graph:
-    g = Graph()
-    g.output("z", g.input("x", (64,)) + g.input("y", (64,)))
-    return g
-
-
 def after() -> dict[str, Callable[[], object]]:
     """Host work that is no device call, each a few tens of µs on a CPU, to time calls after."""
-    small, two = _one_add(), ladder(2, 2)
+    small, two = vector_add(64), ladder(2, 2)  # the first: calibration's in-situ neighbour
     small_inputs, two_inputs = overhead_inputs(small, np), overhead_inputs(two, np)
     swept = np.ones(2 ** 17)  # 1 MiB: a core's L2
     return {"levels run, 1 add (NumPy)": lambda: execute(small, small_inputs, executor="levels"),
@@ -93,7 +87,8 @@ def host(clock: Clock, call: Callable[[], object]) -> float:
 
 
 def fit(rows: list[list[float]], extras: list[float]) -> tuple[np.ndarray, float]:
-    """Least-squares coefficients, and the RMS residual in µs."""
+    """Least-squares coefficients, and the RMS residual in µs (plain least squares: one column per
+    call is too many for `depthgraph.cost.nnls`, which tries every subset of columns)."""
     matrix, target = np.array(rows, dtype=float), np.array(extras)
     coef, *_ = np.linalg.lstsq(matrix, target, rcond=None)
     return coef, float(np.sqrt(np.mean((matrix @ coef - target) ** 2))) * 1e6
@@ -105,7 +100,7 @@ def main() -> None:
     parser.add_argument("--passes", type=positive_int, default=3)
     parser.add_argument("--after", action="store_true", help="also time each call after host work (AFTER)")
     args = parser.parse_args()
-    backend = args.backend or ("cupy" if _gpu() else "numpy")
+    backend = args.backend or ("cupy" if gpu_available() else "numpy")
     clock = Clock(backend)
     found = {s.label: s for s in samples(backend, max_elements=2 ** 16) if s.label in CALLS}
     labels = [label for label in CALLS if label in found]
@@ -174,14 +169,6 @@ def _after_table(clock: Clock, labels: list[str], calls: dict[str, Callable[[], 
     for label in labels:
         cells = " ".join(f"{statistics.median(extra[(label, name)]) * 1e6:24.1f}" for name in works)
         print(f"  {label:40s} {statistics.median(alone[label]) * 1e6:7.1f} {cells}")
-
-
-def _gpu() -> bool:
-    try:
-        import cupy
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:  # no CuPy, or no driver: NumPy
-        return False
 
 
 if __name__ == "__main__":

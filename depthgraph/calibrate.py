@@ -66,7 +66,7 @@ from depthgraph.executors.backend import array_module
 from depthgraph.executors.cuda_graphs import CapturableCupy, copy_into
 from depthgraph.ir import Graph, Node
 from depthgraph.overheads import (OVERHEAD_OPS, OVERHEAD_ROUNDS, OVERHEAD_SECONDS, fit_overheads, overhead_graphs,
-                                  time_overhead_graphs, timing_kinds)
+                                  overhead_inputs, time_overhead_graphs, timing_kinds, vector_add)
 from depthgraph.prediction import impl_form
 from depthgraph.timing import Clock
 
@@ -273,10 +273,9 @@ def samples(backend: str = "numpy", only: Sequence[str] | None = None, max_eleme
 def _neighbour() -> Callable[[], Any]:
     """What each sampled call is timed beside in situ (module doc): the levels executor's own
     Python, running a graph of one 64-element add on NumPy — host work, no device call."""
-    g = Graph()
-    g.output("z", g.input("x", (64,)) + g.input("y", (64,)))
-    inputs = {"x": np.ones(64), "y": np.ones(64)}
-    return lambda: execute(g, inputs, executor="levels")
+    graph = vector_add(64)
+    inputs = overhead_inputs(graph, np)
+    return lambda: execute(graph, inputs, executor="levels")
 
 
 # ------------------------------------------------------------------ the profile

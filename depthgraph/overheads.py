@@ -105,9 +105,16 @@ def _fan(width: int, length: int) -> Graph:
     return g
 
 
-def _wide_sum(elements: int) -> Graph:
-    """x + y on vectors of ``elements``: one task whose inputs a Dask cluster is sent every run
-    (and whose output it sends back), so the cluster's cost per byte moved can be fitted."""
+def vector_add(elements: int) -> Graph:
+    """z = x + y on vectors of ``elements``. Wide, it is one Dask task whose inputs a cluster is
+    sent every run (and whose output it sends back), so the cluster's cost per byte moved can be
+    fitted; small, run on NumPy, it is the executor's own Python that calibration times calls
+    beside in situ (`depthgraph.calibrate`).
+
+    >>> g = vector_add(64)
+    >>> sorted(g.inputs), [n.op for n in g.nodes]
+    (['x', 'y'], ['input', 'input', 'add'])
+    """
     g = Graph()
     g.output("z", g.input("x", (elements,)) + g.input("y", (elements,)))
     return g
@@ -122,7 +129,7 @@ OVERHEAD_GRAPHS = {
     + [_fan(w, n) for w in (2, 8, 32) for n in (1, 20, 100)]
     + [ladder(16, n, copies) for copies in (0, 2) for n in (4, 50, 200)],
     "dask": [_independent_chains(1, 1)] + [_independent_chains(4, n) for n in (5, 20, 60)]
-    + [_wide_sum(2 ** i) for i in (16, 19, 22)],
+    + [vector_add(2 ** i) for i in (16, 19, 22)],
 }
 
 

@@ -25,6 +25,20 @@ def array_module(backend: str) -> ModuleType:
         raise ParameterError(f"backend {backend!r} is not available: {exc}") from None
 
 
+def gpu_available() -> bool:
+    """Whether CuPy imports and sees a GPU: the benches' default backend is ``"cupy"`` if so.
+
+    >>> isinstance(gpu_available(), bool)
+    True
+    """
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # noqa: BLE001 — no CuPy, no driver or no device: each means no GPU here
+        return False
+
+
 def to_numpy(array: Any) -> np.ndarray:
     """A NumPy copy of a NumPy or CuPy array."""
     return array.get() if hasattr(array, "get") and not isinstance(array, np.ndarray) else np.asarray(array)
