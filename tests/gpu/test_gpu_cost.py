@@ -11,6 +11,7 @@ import pytest
 import algorithms
 import depthgraph
 from depthgraph.calibrate import calibrate
+from depthgraph.overheads import SPEED_GRAPHS, host_speed, overhead_run
 from depthgraph.timing import Clock
 
 pytestmark = pytest.mark.gpu
@@ -43,10 +44,18 @@ def test_calibrated_profile_predicts_a_small_graph_within_a_factor_of_two(small_
     params = spec.params(L=64, n=8)
     graph = spec.build(**params)
     inputs = {k: cupy.asarray(v) for k, v in spec.inputs(seed=0, **params).items()}
-    measured, _ = Clock("cupy").wall(lambda: depthgraph.execute(graph, inputs, executor="levels", backend="cupy",
-                                                                cuda_graph=cuda_graph))
-    predicted = depthgraph.predict(graph, "levels", small_profile, cuda_graph=cuda_graph).seconds
-    assert 0.5 < predicted / measured < 2.0
+
+    def run():
+        return depthgraph.execute(graph, inputs, executor="levels", backend="cupy", cuda_graph=cuda_graph)
+
+    # Judged as validation judges (algorithms/validate.py): at the host's speed measured beside
+    # the graph. Uncorrected, this graph measured 0.76–1.42 ms within one process on an H200
+    # (2026-12-03), and a 9 s calibration's prediction of it missed the factor of two once.
+    measured, *speed_graphs = [wall for wall, _ in Clock("cupy").walls(
+        [run] + [overhead_run(g, "cupy", executor="levels") for g in SPEED_GRAPHS])]
+    profile = small_profile.at_host_speed(host_speed(small_profile, speed_graphs))
+    predicted = depthgraph.predict(graph, "levels", profile, cuda_graph=cuda_graph).seconds
+    assert 0.5 < predicted / measured < 2.0, (predicted, measured)
 
 
 def test_calibration_times_calls_replayed_from_graphs(small_profile):
